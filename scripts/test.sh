@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs phiguard's whole test suite: unit, integration and end-to-end tests of every crate.
+# Installs the system packages the build and the tests need when they are missing (Debian).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v cmake >/dev/null 2>&1 || need+=(cmake)          # pingora builds libz-ng with cmake
+command -v curl >/dev/null 2>&1 || need+=(curl)
+[ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+
+cargo test --workspace "$@"

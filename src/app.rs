@@ -1,0 +1,188 @@
+//! Assembles and runs the whole process for `phiguard run` and `phiguard demo`: metrics,
+//! access log, admin listener, the pingora proxy service on every public listener, the
+//! readiness latch and signal handling.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora::listeners::tls::TlsSettings;
+use pingora::proxy::http_proxy_service_with_name;
+use pingora::server::configuration::ServerConf;
+use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
+use pingora::services::background::{background_service, BackgroundService};
+
+use crate::admin::{AdminHandler, Readiness};
+use crate::config::{ConfigError, LoadedConfig};
+use crate::policy::Policy;
+use crate::proxy::PhiGuardProxy;
+use crate::serve::{self, ServeError};
+use crate::telemetry::{AccessLog, Metrics};
+
+/// Why the proxy could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The admin listener could not start.
+    #[error("admin listener: {0}")]
+    Admin(#[from] ServeError),
+    /// A TLS listener could not be set up.
+    #[error("listener {listener}: TLS setup failed: {reason}")]
+    Tls {
+        /// Listener name.
+        listener: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// Compiles `loaded` and runs the proxy until a shutdown signal. Returns once the runtimes
+/// have stopped.
+pub fn run(loaded: LoadedConfig) -> Result<(), StartError> {
+    let metrics = Metrics::new();
+    let policy = Policy::compile(&loaded, &metrics)?;
+    let readiness = Readiness::default();
+
+    let admin = serve::spawn(
+        "admin",
+        policy.admin_address,
+        AdminHandler::new(metrics.clone(), readiness.clone()),
+    )?;
+    log::info!("admin listener on http://{}", admin.address);
+
+    let access_log = if policy.access_log {
+        AccessLog::spawn(std::io::stdout(), metrics.access_log_dropped.clone())
+    } else {
+        AccessLog::disabled(metrics.access_log_dropped.clone())
+    };
+
+    let conf = ServerConf {
+        threads: policy.server.threads,
+        grace_period_seconds: Some(policy.server.grace_period_secs),
+        graceful_shutdown_timeout_seconds: Some(policy.server.shutdown_timeout_secs),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let listeners = policy.listeners.clone();
+    let policy_cell = Arc::new(ArcSwap::from_pointee(policy));
+    let proxy = PhiGuardProxy::new(policy_cell, access_log, metrics);
+    let mut service = http_proxy_service_with_name(&server.configuration, proxy, "phiguard proxy");
+    for listener in &listeners {
+        let address = listener.address.to_string();
+        match &listener.tls {
+            None => service.add_tcp(&address),
+            Some(files) => {
+                let tls_error = |reason: String| StartError::Tls {
+                    listener: listener.name.clone(),
+                    reason,
+                };
+                let cert = files
+                    .cert_file
+                    .to_str()
+                    .ok_or_else(|| tls_error("cert path is not UTF-8".into()))?;
+                let key = files
+                    .key_file
+                    .to_str()
+                    .ok_or_else(|| tls_error("key path is not UTF-8".into()))?;
+                let mut settings =
+                    TlsSettings::intermediate(cert, key).map_err(|e| tls_error(e.to_string()))?;
+                settings.enable_h2();
+                service.add_tls_with_settings(&address, None, settings);
+            }
+        }
+        log::info!("listener {} on {}", listener.name, listener.address);
+    }
+    server.add_service(service);
+    server.add_service(background_service(
+        "readiness",
+        ReadinessProbe {
+            addresses: listeners.iter().map(|l| l.address).collect(),
+            readiness: readiness.clone(),
+        },
+    ));
+
+    server.run(RunArgs {
+        shutdown_signal: Box::new(Signals { readiness }),
+    });
+    Ok(())
+}
+
+/// Flips readiness once every public listener accepts connections.
+struct ReadinessProbe {
+    addresses: Vec<SocketAddr>,
+    readiness: Readiness,
+}
+
+#[async_trait]
+impl BackgroundService for ReadinessProbe {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        for address in &self.addresses {
+            let target = connectable(*address);
+            loop {
+                if tokio::net::TcpStream::connect(target).await.is_ok() {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+        self.readiness.set_ready();
+        log::info!("ready: every listener accepts connections");
+    }
+}
+
+/// The address to probe a listener at: wildcard binds are probed on loopback.
+fn connectable(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), address.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), address.port())
+        }
+        _ => address,
+    }
+}
+
+/// SIGTERM: readiness goes false first, then pingora stops accepting and in-flight requests
+/// get the grace period. SIGINT: fast shutdown. SIGQUIT (pingora's upgrade signal) is treated
+/// as SIGTERM: phiguard does not hand sockets over.
+struct Signals {
+    readiness: Readiness,
+}
+
+#[async_trait]
+impl ShutdownSignalWatch for Signals {
+    async fn recv(&self) -> ShutdownSignal {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int), Ok(mut quit)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::quit()),
+        ) else {
+            log::error!("cannot install signal handlers; shutting down");
+            return ShutdownSignal::FastShutdown;
+        };
+        let graceful = tokio::select! {
+            _ = term.recv() => true,
+            _ = quit.recv() => true,
+            _ = int.recv() => false,
+        };
+        self.readiness.set_draining();
+        if graceful {
+            log::info!("SIGTERM: not ready; draining in-flight requests");
+            ShutdownSignal::GracefulTerminate
+        } else {
+            log::info!("SIGINT: shutting down now");
+            ShutdownSignal::FastShutdown
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Reading a config file into the [`Config`] schema, with errors that name the file, the key
+//! path and the problem.
+
+mod error;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{ConfigError, ConfigIssue};
+pub use schema::*;
+
+/// A parsed config together with where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The parsed config.
+    pub config: Config,
+    /// The file it was read from (for error messages and relative paths).
+    pub file: PathBuf,
+}
+
+impl LoadedConfig {
+    /// The directory relative paths in the config are resolved against.
+    pub fn base_dir(&self) -> &Path {
+        self.file.parent().unwrap_or_else(|| Path::new("."))
+    }
+}
+
+/// Reads and parses `file`. Semantic validation happens in `Policy::compile`.
+pub fn load(file: &Path) -> Result<LoadedConfig, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    parse(&text, file)
+}
+
+/// Parses YAML `text` as if read from `file`.
+pub fn parse(text: &str, file: &Path) -> Result<LoadedConfig, ConfigError> {
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, Config>(deserializer) {
+        Ok(config) => Ok(LoadedConfig {
+            config,
+            file: file.to_path_buf(),
+        }),
+        Err(err) => {
+            let key = match err.path().to_string() {
+                path if path == "." || path.is_empty() => "(top level)".to_owned(),
+                path => path,
+            };
+            let inner = err.into_inner();
+            let line = inner.location().map(|l| l.line());
+            Err(ConfigError::Invalid {
+                file: file.to_path_buf(),
+                issues: vec![ConfigIssue {
+                    key,
+                    problem: strip_location(&inner.to_string()),
+                    line,
+                }],
+            })
+        }
+    }
+}
+
+/// serde_yaml appends " at line L column C" to its messages; the line is reported separately.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+listeners: [{name: public, address: "127.0.0.1:8080"}]
+upstreams: {shop: {address: "127.0.0.1:3000"}}
+routes: [{name: all, upstream: shop}]
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let loaded = parse(MINIMAL, Path::new("x.yaml")).unwrap();
+        assert_eq!(loaded.config.admin.address, "127.0.0.1:9901");
+        assert_eq!(loaded.config.server.grace_period_secs, 10);
+        assert_eq!(loaded.config.upstreams["shop"].connect_timeout_ms, 2_000);
+        assert!(loaded.config.access_log.enabled);
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_path() {
+        let text = MINIMAL.replace("upstream: shop}", "upstream: shop, upstrem: x}");
+        let err = parse(&text, Path::new("conf/p.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("conf/p.yaml"), "{err}");
+        assert!(err.contains("routes[0]"), "{err}");
+        assert!(err.contains("unknown field `upstrem`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let text = MINIMAL.replace(
+            "{address: \"127.0.0.1:3000\"}",
+            "{address: \"a:1\", connect_timeout_ms: soon}",
+        );
+        let err = parse(&text, Path::new("p.yaml")).unwrap_err().to_string();
+        assert!(err.contains("upstreams.shop.connect_timeout_ms"), "{err}");
+    }
+}

@@ -1,0 +1,337 @@
+//! The serde schema of a phiguard config file.
+//!
+//! Every struct rejects unknown keys, so a typo is an error rather than a silently ignored
+//! setting. Durations carry their unit in the key name (`connect_timeout_ms`,
+//! `grace_period_secs`) and so do sizes (`max_body_bytes`). Semantic checks (known names,
+//! parsable addresses, readable files) happen in [`crate::policy::Policy::compile`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A whole config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Public listeners the proxy accepts client traffic on.
+    pub listeners: Vec<ListenerConfig>,
+    /// The admin listener (`/metrics`, `/livez`, `/readyz`).
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// Process-level settings: threads and shutdown timing.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Peers (CIDRs or single addresses) whose `X-Forwarded-For` is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// The JSON access log written to stdout.
+    #[serde(default)]
+    pub access_log: AccessLogConfig,
+    /// Named upstreams routes can forward to.
+    pub upstreams: BTreeMap<String, UpstreamConfig>,
+    /// Named header profiles; the built-in presets (`portal`, `telehealth`, `checkout`,
+    /// `catalog`) can be used by name without being defined here.
+    #[serde(default)]
+    pub header_profiles: BTreeMap<String, HeaderProfileConfig>,
+    /// The header profile applied to responses that match no route (the proxy's 404).
+    #[serde(default = "default_fallback_headers")]
+    pub fallback_headers: String,
+    /// Ordered routes: the first that matches a request wins.
+    pub routes: Vec<RouteConfig>,
+}
+
+fn default_fallback_headers() -> String {
+    "portal".to_owned()
+}
+
+/// One public listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// A name for logs and metrics.
+    pub name: String,
+    /// `ip:port` to bind, e.g. `0.0.0.0:8080`.
+    pub address: String,
+    /// Terminate TLS on this listener with these files.
+    #[serde(default)]
+    pub tls: Option<TlsFilesConfig>,
+}
+
+/// PEM files for TLS termination. Relative paths are relative to the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFilesConfig {
+    /// Certificate chain, leaf first.
+    pub cert_file: String,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: String,
+}
+
+/// The admin listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// `ip:port` to bind; keep it off the public network.
+    #[serde(default = "default_admin_address")]
+    pub address: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            address: default_admin_address(),
+        }
+    }
+}
+
+fn default_admin_address() -> String {
+    "127.0.0.1:9901".to_owned()
+}
+
+/// Process-level settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Worker threads of the proxy service.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// After SIGTERM: how long in-flight requests may run before the runtime is stopped.
+    #[serde(default = "default_grace_period_secs")]
+    pub grace_period_secs: u64,
+    /// After the grace period: how long the runtime may take to stop its tasks.
+    #[serde(default = "default_shutdown_timeout_secs")]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            threads: default_threads(),
+            grace_period_secs: default_grace_period_secs(),
+            shutdown_timeout_secs: default_shutdown_timeout_secs(),
+        }
+    }
+}
+
+fn default_threads() -> usize {
+    2
+}
+fn default_grace_period_secs() -> u64 {
+    10
+}
+fn default_shutdown_timeout_secs() -> u64 {
+    5
+}
+
+/// The access log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogConfig {
+    /// Write one JSON line per request to stdout.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+impl Default for AccessLogConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// An upstream server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// `host:port`; a host name is resolved when the config is loaded.
+    pub address: String,
+    /// Originate TLS (rustls, certificate and host name verified).
+    #[serde(default)]
+    pub tls: bool,
+    /// Server name for SNI and certificate verification; defaults to the host of `address`.
+    #[serde(default)]
+    pub sni: Option<String>,
+    /// PEM bundle of CAs to trust instead of the system roots.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// `Host` sent upstream; defaults to the client's `Host` for plain upstreams and to the
+    /// SNI name for TLS upstreams.
+    #[serde(default)]
+    pub host_header: Option<String>,
+    /// TCP (and TLS) connect timeout.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Longest wait for any read from the upstream.
+    #[serde(default = "default_read_timeout_ms")]
+    pub read_timeout_ms: u64,
+    /// Longest wait for any write to the upstream.
+    #[serde(default = "default_write_timeout_ms")]
+    pub write_timeout_ms: u64,
+    /// How long an idle pooled connection is kept.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+}
+
+fn default_connect_timeout_ms() -> u64 {
+    2_000
+}
+fn default_read_timeout_ms() -> u64 {
+    30_000
+}
+fn default_write_timeout_ms() -> u64 {
+    30_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    60_000
+}
+
+/// How a header profile applies one header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderMode {
+    /// Replace whatever the upstream sent.
+    Set,
+    /// Add only when the upstream sent none.
+    AddIfAbsent,
+    /// Do not touch this header (used to switch off a preset's header).
+    Off,
+}
+
+/// A header value, either `"value"` (mode `set`) or `{value, mode}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderSetting {
+    /// The value, applied with mode `set`.
+    Value(String),
+    /// The value with an explicit mode.
+    Full {
+        /// The header value.
+        #[serde(default)]
+        value: String,
+        /// How to apply it.
+        mode: HeaderMode,
+    },
+}
+
+/// A header profile: security headers, leaky headers to remove, cookie hardening.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderProfileConfig {
+    /// Start from this built-in preset and override what is given here.
+    #[serde(default)]
+    pub extends: Option<String>,
+    /// `Content-Security-Policy` (or `-Report-Only` with `csp_report_only`).
+    #[serde(default)]
+    pub content_security_policy: Option<HeaderSetting>,
+    /// Send the CSP as `Content-Security-Policy-Report-Only`.
+    #[serde(default)]
+    pub csp_report_only: Option<bool>,
+    /// `Strict-Transport-Security`.
+    #[serde(default)]
+    pub strict_transport_security: Option<HeaderSetting>,
+    /// `X-Content-Type-Options`.
+    #[serde(default)]
+    pub x_content_type_options: Option<HeaderSetting>,
+    /// `X-Frame-Options`.
+    #[serde(default)]
+    pub x_frame_options: Option<HeaderSetting>,
+    /// `Referrer-Policy`.
+    #[serde(default)]
+    pub referrer_policy: Option<HeaderSetting>,
+    /// `Permissions-Policy`.
+    #[serde(default)]
+    pub permissions_policy: Option<HeaderSetting>,
+    /// `Cross-Origin-Opener-Policy`.
+    #[serde(default)]
+    pub cross_origin_opener_policy: Option<HeaderSetting>,
+    /// `Cross-Origin-Resource-Policy`.
+    #[serde(default)]
+    pub cross_origin_resource_policy: Option<HeaderSetting>,
+    /// `Cross-Origin-Embedder-Policy`.
+    #[serde(default)]
+    pub cross_origin_embedder_policy: Option<HeaderSetting>,
+    /// `Cache-Control`.
+    #[serde(default)]
+    pub cache_control: Option<HeaderSetting>,
+    /// Any other headers to set, by name.
+    #[serde(default)]
+    pub extra: BTreeMap<String, HeaderSetting>,
+    /// Upstream response headers to remove; a trailing `*` removes by prefix
+    /// (`X-Magento-*`). Replaces the preset's list when given.
+    #[serde(default)]
+    pub remove: Option<Vec<String>>,
+    /// Cookie hardening rules, first match wins. Replaces the preset's rules when given.
+    #[serde(default)]
+    pub cookies: Option<Vec<CookieRuleConfig>>,
+}
+
+/// `SameSite` values, from least to most strict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub enum SameSite {
+    /// `SameSite=None` (requires `Secure`).
+    None,
+    /// `SameSite=Lax`.
+    Lax,
+    /// `SameSite=Strict`.
+    Strict,
+}
+
+/// One cookie hardening rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CookieRuleConfig {
+    /// Cookie name or glob (`*`, `_session*`, `*_token`).
+    pub name: String,
+    /// Add `Secure` when missing.
+    #[serde(default)]
+    pub secure: bool,
+    /// Add `HttpOnly` when missing.
+    #[serde(default)]
+    pub http_only: bool,
+    /// Raise `SameSite` to at least this value (a stricter upstream value is kept).
+    #[serde(default)]
+    pub same_site: Option<SameSite>,
+}
+
+/// One route.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Unique name, used in logs and metric labels.
+    pub name: String,
+    /// What requests this route takes.
+    #[serde(rename = "match", default)]
+    pub matches: MatchConfig,
+    /// Name of the upstream to forward to.
+    pub upstream: String,
+    /// Replace the matched `path_prefix` with this before forwarding.
+    #[serde(default)]
+    pub rewrite_prefix: Option<String>,
+    /// Header profile (defined in `header_profiles` or a built-in preset).
+    #[serde(default)]
+    pub headers: Option<String>,
+    /// The route serves PHI: force `Cache-Control: no-store, private`.
+    #[serde(default)]
+    pub phi: bool,
+    /// Send `Clear-Site-Data` with these directives (`cache`, `cookies`, `storage`, ...).
+    #[serde(default)]
+    pub clear_site_data: Vec<String>,
+}
+
+/// Request matching for a route. Absent fields match anything.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchConfig {
+    /// Host (`shop.example.com`) or wildcard (`*.example.com`), case-insensitive, port ignored.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Path prefix matched on whole segments: `/apps` matches `/apps` and `/apps/x`, not `/appsx`.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Methods (`GET`, `POST`, ...).
+    #[serde(default)]
+    pub methods: Vec<String>,
+}

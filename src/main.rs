@@ -1,0 +1,105 @@
+//! The `phiguard` command line: `run`, `check`, `demo`. The only place `anyhow` is used.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use phiguard::config;
+use phiguard::demo::{self, DemoPorts};
+use phiguard::policy::Policy;
+use phiguard::telemetry::Metrics;
+
+/// A PHI-redacting reverse proxy for healthcare storefronts and patient portals.
+#[derive(Parser)]
+#[command(name = "phiguard", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy with a config file.
+    Run {
+        /// Path of the YAML config.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate a config file: exit 0 when it is good, 1 with every problem listed when not.
+    Check {
+        /// Path of the YAML config.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Run a demo origin, a tracker sink and the proxy in front of both on 127.0.0.1.
+    Demo {
+        /// First of four consecutive ports: proxy, admin, origin, sink.
+        #[arg(long, default_value_t = 8080)]
+        port_base: u16,
+    },
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { config } => run(config),
+        Command::Check { config } => check(config),
+        Command::Demo { port_base } => run_demo(port_base),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("phiguard: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    // Application logs go to stderr; stdout carries only the access log.
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,pingora=warn"),
+    )
+    .target(env_logger::Target::Stderr)
+    .init();
+}
+
+fn run(path: PathBuf) -> anyhow::Result<ExitCode> {
+    let loaded = config::load(&path)?;
+    phiguard::app::run(loaded)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(path: PathBuf) -> anyhow::Result<ExitCode> {
+    let compiled = config::load(&path).and_then(|loaded| Policy::compile(&loaded, &Metrics::new()));
+    match compiled {
+        Ok(policy) => {
+            println!(
+                "{}: ok ({} listeners, {} routes)",
+                path.display(),
+                policy.listeners.len(),
+                policy.routes.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn run_demo(port_base: u16) -> anyhow::Result<ExitCode> {
+    let ports =
+        DemoPorts::from_base(port_base).context("--port-base leaves no room for four ports")?;
+    let loaded = demo::config(ports)?;
+    demo::start_backends(ports)?;
+    print!("{}", demo::banner(ports));
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    phiguard::app::run(loaded)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,454 @@
+//! Header profiles: the security headers a route's responses get, the leaky upstream headers
+//! they lose, and the cookie hardening they receive. Compiled once per config; applying a
+//! profile to a response only clones pre-built names and values.
+
+use std::collections::BTreeMap;
+
+use http::header::{HeaderName, HeaderValue};
+use pingora::http::ResponseHeader;
+
+use super::cookies::CookieHardening;
+use crate::config::ConfigIssue;
+use crate::config::{CookieRuleConfig, HeaderMode, HeaderProfileConfig, HeaderSetting, SameSite};
+
+/// Names of the built-in presets, usable as profile names without defining them.
+pub const PRESETS: &[&str] = &["portal", "telehealth", "checkout", "catalog"];
+
+/// Upstream headers that disclose the software stack; removed by every preset.
+const LEAKY_HEADERS: &[&str] = &[
+    "Server",
+    "X-Powered-By",
+    "X-AspNet-Version",
+    "X-AspNetMvc-Version",
+    "X-Magento-*",
+    "X-Runtime",
+    "X-Generator",
+    "X-Drupal-*",
+    "X-Debug-Token*",
+    "X-Backend-Server",
+    "X-Served-By",
+];
+
+const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+/// The built-in preset `name`, as a config that user profiles can extend.
+pub fn preset(name: &str) -> Option<HeaderProfileConfig> {
+    let set = |v: &str| Some(HeaderSetting::Value(v.to_owned()));
+    let base = HeaderProfileConfig {
+        extends: None,
+        content_security_policy: None,
+        csp_report_only: Some(false),
+        strict_transport_security: set(HSTS),
+        x_content_type_options: set("nosniff"),
+        x_frame_options: set("DENY"),
+        referrer_policy: set("no-referrer"),
+        permissions_policy: None,
+        cross_origin_opener_policy: set("same-origin"),
+        cross_origin_resource_policy: set("same-origin"),
+        cross_origin_embedder_policy: None,
+        cache_control: set("no-store, private"),
+        extra: BTreeMap::new(),
+        remove: Some(LEAKY_HEADERS.iter().map(|s| (*s).to_owned()).collect()),
+        cookies: Some(vec![cookie_rule("*", true, true, SameSite::Lax)]),
+    };
+    let profile = match name {
+        "portal" => HeaderProfileConfig {
+            content_security_policy: set(
+                "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; \
+                 form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests",
+            ),
+            permissions_policy: set(
+                "camera=(), microphone=(), geolocation=(), payment=(), usb=(), \
+                 display-capture=(), browsing-topics=()",
+            ),
+            cross_origin_embedder_policy: set("credentialless"),
+            ..base
+        },
+        "telehealth" => HeaderProfileConfig {
+            content_security_policy: set(
+                "default-src 'self'; script-src 'self'; connect-src 'self' wss:; \
+                 media-src 'self' blob:; object-src 'none'; base-uri 'self'; \
+                 form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests",
+            ),
+            permissions_policy: set(
+                "camera=(self), microphone=(self), display-capture=(self), geolocation=(), \
+                 payment=(), usb=(), browsing-topics=()",
+            ),
+            cross_origin_embedder_policy: set("credentialless"),
+            ..base
+        },
+        "checkout" => HeaderProfileConfig {
+            content_security_policy: set(
+                "default-src 'self' https:; object-src 'none'; base-uri 'self'; \
+                 frame-ancestors 'none'; upgrade-insecure-requests",
+            ),
+            permissions_policy: set(
+                "payment=(self), camera=(), microphone=(), geolocation=(), usb=(), \
+                 browsing-topics=()",
+            ),
+            referrer_policy: set("strict-origin-when-cross-origin"),
+            cookies: Some(vec![
+                cookie_rule("*session*", true, true, SameSite::Lax),
+                cookie_rule("PHPSESSID", true, true, SameSite::Lax),
+                cookie_rule("frontend", true, true, SameSite::Lax),
+                cookie_rule("*", true, false, SameSite::Lax),
+            ]),
+            ..base
+        },
+        "catalog" => HeaderProfileConfig {
+            content_security_policy: Some(HeaderSetting::Full {
+                value: "object-src 'none'; base-uri 'self'; frame-ancestors 'self'".to_owned(),
+                mode: HeaderMode::AddIfAbsent,
+            }),
+            permissions_policy: set("camera=(), microphone=(), geolocation=(), browsing-topics=()"),
+            x_frame_options: set("SAMEORIGIN"),
+            referrer_policy: set("strict-origin-when-cross-origin"),
+            cross_origin_resource_policy: set("same-site"),
+            cache_control: Some(HeaderSetting::Full {
+                value: String::new(),
+                mode: HeaderMode::Off,
+            }),
+            cookies: Some(vec![cookie_rule("*", true, false, SameSite::Lax)]),
+            ..base
+        },
+        _ => return None,
+    };
+    Some(profile)
+}
+
+fn cookie_rule(name: &str, secure: bool, http_only: bool, same_site: SameSite) -> CookieRuleConfig {
+    CookieRuleConfig {
+        name: name.to_owned(),
+        secure,
+        http_only,
+        same_site: Some(same_site),
+    }
+}
+
+/// Overlays `over` on `base`: every field `over` gives wins.
+fn overlay(base: HeaderProfileConfig, over: &HeaderProfileConfig) -> HeaderProfileConfig {
+    let pick = |b: Option<HeaderSetting>, o: &Option<HeaderSetting>| o.clone().or(b);
+    let mut extra = base.extra;
+    extra.extend(over.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    HeaderProfileConfig {
+        extends: None,
+        content_security_policy: pick(base.content_security_policy, &over.content_security_policy),
+        csp_report_only: over.csp_report_only.or(base.csp_report_only),
+        strict_transport_security: pick(
+            base.strict_transport_security,
+            &over.strict_transport_security,
+        ),
+        x_content_type_options: pick(base.x_content_type_options, &over.x_content_type_options),
+        x_frame_options: pick(base.x_frame_options, &over.x_frame_options),
+        referrer_policy: pick(base.referrer_policy, &over.referrer_policy),
+        permissions_policy: pick(base.permissions_policy, &over.permissions_policy),
+        cross_origin_opener_policy: pick(
+            base.cross_origin_opener_policy,
+            &over.cross_origin_opener_policy,
+        ),
+        cross_origin_resource_policy: pick(
+            base.cross_origin_resource_policy,
+            &over.cross_origin_resource_policy,
+        ),
+        cross_origin_embedder_policy: pick(
+            base.cross_origin_embedder_policy,
+            &over.cross_origin_embedder_policy,
+        ),
+        cache_control: pick(base.cache_control, &over.cache_control),
+        extra,
+        remove: over.remove.clone().or(base.remove),
+        cookies: over.cookies.clone().or(base.cookies),
+    }
+}
+
+/// A compiled header profile.
+#[derive(Debug, Clone)]
+pub struct HeaderProfile {
+    /// The profile's name (as referenced by routes).
+    pub name: String,
+    set: Vec<(HeaderName, HeaderValue)>,
+    add_if_absent: Vec<(HeaderName, HeaderValue)>,
+    remove_exact: Vec<HeaderName>,
+    remove_prefixes: Vec<String>,
+    cookies: CookieHardening,
+}
+
+impl HeaderProfile {
+    /// Compiles profile `name` from `config` (resolving `extends`), reporting problems under
+    /// `key` (e.g. `header_profiles.portal`).
+    pub fn compile(
+        name: &str,
+        config: &HeaderProfileConfig,
+        key: &str,
+        issues: &mut Vec<ConfigIssue>,
+    ) -> Option<HeaderProfile> {
+        let resolved = match &config.extends {
+            None => config.clone(),
+            Some(base) => match preset(base) {
+                Some(preset) => overlay(preset, config),
+                None => {
+                    issues.push(ConfigIssue::new(
+                        format!("{key}.extends"),
+                        format!("unknown preset {base:?} (presets: {})", PRESETS.join(", ")),
+                    ));
+                    return None;
+                }
+            },
+        };
+        Self::from_resolved(name, &resolved, key, issues)
+    }
+
+    fn from_resolved(
+        name: &str,
+        c: &HeaderProfileConfig,
+        key: &str,
+        issues: &mut Vec<ConfigIssue>,
+    ) -> Option<HeaderProfile> {
+        let before = issues.len();
+        let mut profile = HeaderProfile {
+            name: name.to_owned(),
+            set: Vec::new(),
+            add_if_absent: Vec::new(),
+            remove_exact: Vec::new(),
+            remove_prefixes: Vec::new(),
+            cookies: CookieHardening::default(),
+        };
+        let csp_name = if c.csp_report_only.unwrap_or(false) {
+            "content-security-policy-report-only"
+        } else {
+            "content-security-policy"
+        };
+        let named: [(&str, &str, &Option<HeaderSetting>); 10] = [
+            (
+                "content_security_policy",
+                csp_name,
+                &c.content_security_policy,
+            ),
+            (
+                "strict_transport_security",
+                "strict-transport-security",
+                &c.strict_transport_security,
+            ),
+            (
+                "x_content_type_options",
+                "x-content-type-options",
+                &c.x_content_type_options,
+            ),
+            ("x_frame_options", "x-frame-options", &c.x_frame_options),
+            ("referrer_policy", "referrer-policy", &c.referrer_policy),
+            (
+                "permissions_policy",
+                "permissions-policy",
+                &c.permissions_policy,
+            ),
+            (
+                "cross_origin_opener_policy",
+                "cross-origin-opener-policy",
+                &c.cross_origin_opener_policy,
+            ),
+            (
+                "cross_origin_resource_policy",
+                "cross-origin-resource-policy",
+                &c.cross_origin_resource_policy,
+            ),
+            (
+                "cross_origin_embedder_policy",
+                "cross-origin-embedder-policy",
+                &c.cross_origin_embedder_policy,
+            ),
+            ("cache_control", "cache-control", &c.cache_control),
+        ];
+        for (field, header, setting) in named {
+            if let Some(setting) = setting {
+                profile.add(header, setting, &format!("{key}.{field}"), issues);
+            }
+        }
+        for (header, setting) in &c.extra {
+            profile.add(header, setting, &format!("{key}.extra.{header}"), issues);
+        }
+        for (i, pattern) in c.remove.iter().flatten().enumerate() {
+            let pattern_key = format!("{key}.remove[{i}]");
+            match pattern.strip_suffix('*') {
+                Some(prefix)
+                    if HeaderName::from_bytes(prefix.trim_end_matches('-').as_bytes()).is_ok() =>
+                {
+                    profile.remove_prefixes.push(prefix.to_ascii_lowercase())
+                }
+                None => match HeaderName::from_bytes(pattern.as_bytes()) {
+                    Ok(h) => profile.remove_exact.push(h),
+                    Err(_) => issues.push(ConfigIssue::new(pattern_key, "invalid header name")),
+                },
+                Some(_) => issues.push(ConfigIssue::new(pattern_key, "invalid header name prefix")),
+            }
+        }
+        profile.cookies = CookieHardening::compile(
+            c.cookies.as_deref().unwrap_or(&[]),
+            &format!("{key}.cookies"),
+            issues,
+        );
+        (issues.len() == before).then_some(profile)
+    }
+
+    fn add(
+        &mut self,
+        header: &str,
+        setting: &HeaderSetting,
+        key: &str,
+        issues: &mut Vec<ConfigIssue>,
+    ) {
+        let (value, mode) = match setting {
+            HeaderSetting::Value(v) => (v.as_str(), HeaderMode::Set),
+            HeaderSetting::Full { value, mode } => (value.as_str(), *mode),
+        };
+        if mode == HeaderMode::Off {
+            return;
+        }
+        let Ok(name) = HeaderName::from_bytes(header.as_bytes()) else {
+            issues.push(ConfigIssue::new(
+                key,
+                format!("invalid header name {header:?}"),
+            ));
+            return;
+        };
+        let value = match HeaderValue::from_str(value) {
+            Ok(v) if !value.is_empty() => v,
+            _ => {
+                issues.push(ConfigIssue::new(
+                    key,
+                    "invalid header value (empty, or contains control characters or non-ASCII)",
+                ));
+                return;
+            }
+        };
+        // A later setting of the same header replaces an earlier one.
+        self.set.retain(|(n, _)| n != name);
+        self.add_if_absent.retain(|(n, _)| n != name);
+        match mode {
+            HeaderMode::Set => self.set.push((name, value)),
+            HeaderMode::AddIfAbsent => self.add_if_absent.push((name, value)),
+            HeaderMode::Off => {}
+        }
+    }
+
+    /// Applies the profile to an upstream response: removes leaky headers, sets and adds the
+    /// security headers and hardens `Set-Cookie`.
+    pub fn apply(&self, resp: &mut ResponseHeader) {
+        for name in &self.remove_exact {
+            resp.remove_header(name);
+        }
+        if !self.remove_prefixes.is_empty() {
+            let doomed: Vec<HeaderName> = resp
+                .headers
+                .keys()
+                .filter(|k| {
+                    self.remove_prefixes
+                        .iter()
+                        .any(|p| k.as_str().starts_with(p.as_str()))
+                })
+                .cloned()
+                .collect();
+            for name in doomed {
+                resp.remove_header(&name);
+            }
+        }
+        self.apply_own(resp);
+        self.cookies.apply(resp);
+    }
+
+    /// Applies only the security headers: for responses the proxy generates itself.
+    pub fn apply_own(&self, resp: &mut ResponseHeader) {
+        for (name, value) in &self.set {
+            // Header names and values were validated when the profile was compiled.
+            let _ = resp.insert_header(name.clone(), value.clone());
+        }
+        for (name, value) in &self.add_if_absent {
+            if !resp.headers.contains_key(name) {
+                let _ = resp.insert_header(name.clone(), value.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compiled(name: &str) -> HeaderProfile {
+        let mut issues = Vec::new();
+        let p = HeaderProfile::compile(name, &preset(name).unwrap(), "x", &mut issues);
+        assert!(issues.is_empty(), "{issues:?}");
+        p.unwrap()
+    }
+
+    fn header<'a>(resp: &'a ResponseHeader, name: &str) -> Option<&'a str> {
+        resp.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    #[test]
+    fn every_preset_compiles() {
+        for name in PRESETS {
+            compiled(name);
+        }
+    }
+
+    #[test]
+    fn portal_sets_and_removes() {
+        let mut resp = ResponseHeader::build(200, None).unwrap();
+        resp.insert_header("Server", "nginx/1.2").unwrap();
+        resp.insert_header("X-Magento-Tags", "cat_1").unwrap();
+        resp.insert_header("Cache-Control", "public, max-age=600")
+            .unwrap();
+        compiled("portal").apply(&mut resp);
+        assert_eq!(header(&resp, "server"), None);
+        assert_eq!(header(&resp, "x-magento-tags"), None);
+        assert_eq!(header(&resp, "cache-control"), Some("no-store, private"));
+        assert!(header(&resp, "content-security-policy")
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+        assert!(header(&resp, "permissions-policy")
+            .unwrap()
+            .contains("camera=()"));
+    }
+
+    #[test]
+    fn catalog_keeps_upstream_cache_and_csp() {
+        let mut resp = ResponseHeader::build(200, None).unwrap();
+        resp.insert_header("Cache-Control", "public, max-age=600")
+            .unwrap();
+        resp.insert_header("Content-Security-Policy", "default-src *")
+            .unwrap();
+        compiled("catalog").apply(&mut resp);
+        assert_eq!(header(&resp, "cache-control"), Some("public, max-age=600"));
+        assert_eq!(
+            header(&resp, "content-security-policy"),
+            Some("default-src *")
+        );
+    }
+
+    #[test]
+    fn extends_overrides_and_reports_bad_values() {
+        let mut cfg = HeaderProfileConfig {
+            extends: Some("portal".into()),
+            csp_report_only: Some(true),
+            ..Default::default()
+        };
+        let mut issues = Vec::new();
+        let p = HeaderProfile::compile("mine", &cfg, "header_profiles.mine", &mut issues).unwrap();
+        let mut resp = ResponseHeader::build(200, None).unwrap();
+        p.apply(&mut resp);
+        assert!(header(&resp, "content-security-policy-report-only").is_some());
+        assert!(header(&resp, "content-security-policy").is_none());
+
+        cfg.referrer_policy = Some(HeaderSetting::Value("bad\nvalue".into()));
+        cfg.extends = Some("nope".into());
+        assert!(
+            HeaderProfile::compile("mine", &cfg, "header_profiles.mine", &mut issues).is_none()
+        );
+        assert_eq!(issues[0].key, "header_profiles.mine.extends");
+        cfg.extends = Some("portal".into());
+        assert!(
+            HeaderProfile::compile("mine", &cfg, "header_profiles.mine", &mut issues).is_none()
+        );
+        assert_eq!(issues[1].key, "header_profiles.mine.referrer_policy");
+    }
+}

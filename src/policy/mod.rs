@@ -1,0 +1,420 @@
+//! The compiled, immutable runtime form of a config. `Policy::compile` does everything
+//! expensive once (header values rendered, addresses resolved, certificates loaded, route
+//! matchers built); a request only looks things up in it.
+
+pub mod client_ip;
+pub mod cookies;
+pub mod headers;
+pub mod routes;
+pub mod upstream;
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::{HeaderValue, Method};
+
+use crate::config::{ConfigError, ConfigIssue, LoadedConfig};
+use crate::telemetry::{Metrics, RouteMetrics};
+pub use client_ip::TrustedProxies;
+pub use headers::HeaderProfile;
+pub use routes::RouteMatch;
+pub use upstream::Upstream;
+
+/// A public listener.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    /// Its name.
+    pub name: String,
+    /// Address to bind.
+    pub address: SocketAddr,
+    /// Certificate and key files when the listener terminates TLS.
+    pub tls: Option<TlsFiles>,
+}
+
+/// Checked PEM file paths for TLS termination.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain file.
+    pub cert_file: PathBuf,
+    /// Private key file.
+    pub key_file: PathBuf,
+}
+
+/// Process-level settings.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Proxy worker threads.
+    pub threads: usize,
+    /// Seconds in-flight requests may run after SIGTERM.
+    pub grace_period_secs: u64,
+    /// Seconds the runtime may take to stop after the grace period.
+    pub shutdown_timeout_secs: u64,
+}
+
+/// One compiled route.
+#[derive(Debug)]
+pub struct Route {
+    /// Unique name (log field and metric label).
+    pub name: String,
+    /// What it matches.
+    pub matcher: RouteMatch,
+    /// Where it forwards.
+    pub upstream: Arc<Upstream>,
+    /// `rewrite_prefix`, when set.
+    pub rewrite_prefix: Option<String>,
+    /// The header profile its responses get.
+    pub headers: Arc<HeaderProfile>,
+    /// Whether responses are PHI pages (forced `no-store`).
+    pub phi: bool,
+    /// Pre-rendered `Clear-Site-Data` value.
+    pub clear_site_data: Option<HeaderValue>,
+    /// Metric handles bound to this route.
+    pub metrics: RouteMetrics,
+}
+
+/// The whole compiled config.
+#[derive(Debug)]
+pub struct Policy {
+    /// Public listeners.
+    pub listeners: Vec<Listener>,
+    /// Admin listener address.
+    pub admin_address: SocketAddr,
+    /// Process settings.
+    pub server: ServerSettings,
+    /// Whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Whether the access log is on.
+    pub access_log: bool,
+    /// Ordered routes.
+    pub routes: Vec<Route>,
+    /// Header profile for responses that match no route.
+    pub fallback_headers: Arc<HeaderProfile>,
+    /// Metric handles for requests that match no route.
+    pub unmatched_metrics: RouteMetrics,
+}
+
+const CLEAR_SITE_DATA_DIRECTIVES: &[&str] = &[
+    "cache",
+    "cookies",
+    "storage",
+    "executionContexts",
+    "clientHints",
+    "prefetchCache",
+    "prerenderCache",
+    "*",
+];
+
+impl Policy {
+    /// Validates and compiles `loaded`, collecting every problem found. Route metric handles
+    /// are bound in `metrics`.
+    pub fn compile(loaded: &LoadedConfig, metrics: &Metrics) -> Result<Policy, ConfigError> {
+        let mut issues = Vec::new();
+        let c = &loaded.config;
+        let base_dir = loaded.base_dir();
+
+        let listeners = compile_listeners(loaded, &mut issues);
+        let admin_address = parse_socket_addr(&c.admin.address, "admin.address", &mut issues);
+        if let Some(admin) = admin_address {
+            if listeners.iter().any(|l| l.address == admin) {
+                issues.push(ConfigIssue::new(
+                    "admin.address",
+                    "same address as a public listener",
+                ));
+            }
+        }
+        if c.server.threads == 0 {
+            issues.push(ConfigIssue::new("server.threads", "must be at least 1"));
+        }
+        let trusted_proxies = TrustedProxies::compile(&c.trusted_proxies, &mut issues);
+
+        let mut upstreams = BTreeMap::new();
+        for (name, u) in &c.upstreams {
+            if let Some(up) =
+                Upstream::compile(name, u, &format!("upstreams.{name}"), base_dir, &mut issues)
+            {
+                upstreams.insert(name.as_str(), Arc::new(up));
+            }
+        }
+
+        let mut profiles: BTreeMap<String, Arc<HeaderProfile>> = BTreeMap::new();
+        for (name, p) in &c.header_profiles {
+            if let Some(hp) =
+                HeaderProfile::compile(name, p, &format!("header_profiles.{name}"), &mut issues)
+            {
+                profiles.insert(name.clone(), Arc::new(hp));
+            }
+        }
+        let mut profile =
+            |name: &str, key: &str, issues: &mut Vec<ConfigIssue>| -> Option<Arc<HeaderProfile>> {
+                if let Some(p) = profiles.get(name) {
+                    return Some(p.clone());
+                }
+                if c.header_profiles.contains_key(name) {
+                    return None; // already reported
+                }
+                match headers::preset(name) {
+                    Some(cfg) => {
+                        let compiled =
+                            HeaderProfile::compile(name, &cfg, key, issues).map(Arc::new)?;
+                        profiles.insert(name.to_owned(), compiled.clone());
+                        Some(compiled)
+                    }
+                    None => {
+                        let mut known: Vec<&str> =
+                            c.header_profiles.keys().map(String::as_str).collect();
+                        known.extend(headers::PRESETS);
+                        issues.push(ConfigIssue::new(
+                            key,
+                            format!(
+                                "unknown header profile {name:?} (known: {})",
+                                known.join(", ")
+                            ),
+                        ));
+                        None
+                    }
+                }
+            };
+
+        let fallback_headers = profile(&c.fallback_headers, "fallback_headers", &mut issues);
+
+        if c.routes.is_empty() {
+            issues.push(ConfigIssue::new("routes", "at least one route is needed"));
+        }
+        let mut names = HashSet::new();
+        let mut routes = Vec::with_capacity(c.routes.len());
+        for (i, r) in c.routes.iter().enumerate() {
+            let key = format!("routes[{i}]");
+            if r.name.is_empty()
+                || !r
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.name"),
+                    "route names use letters, digits, '-', '_' and '.' only",
+                ));
+            } else if !names.insert(r.name.as_str()) {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.name"),
+                    format!("duplicate route name {:?}", r.name),
+                ));
+            }
+            let matcher = RouteMatch::compile(&r.matches, &format!("{key}.match"), &mut issues);
+            let upstream = match upstreams.get(r.upstream.as_str()) {
+                Some(u) => Some(u.clone()),
+                None if c.upstreams.contains_key(&r.upstream) => None, // already reported
+                None => {
+                    issues.push(ConfigIssue::new(
+                        format!("{key}.upstream"),
+                        format!(
+                            "unknown upstream {:?} (known: {})",
+                            r.upstream,
+                            c.upstreams
+                                .keys()
+                                .map(String::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                    None
+                }
+            };
+            if let Some(rewrite) = &r.rewrite_prefix {
+                if !rewrite.starts_with('/') {
+                    issues.push(ConfigIssue::new(
+                        format!("{key}.rewrite_prefix"),
+                        "must start with '/'",
+                    ));
+                }
+                if matcher.path_prefix().is_none() {
+                    issues.push(ConfigIssue::new(
+                        format!("{key}.rewrite_prefix"),
+                        "needs match.path_prefix (the part it replaces)",
+                    ));
+                }
+            }
+            let headers = profile(
+                r.headers.as_deref().unwrap_or(&c.fallback_headers),
+                &format!("{key}.headers"),
+                &mut issues,
+            );
+            let clear_site_data = compile_clear_site_data(
+                &r.clear_site_data,
+                &format!("{key}.clear_site_data"),
+                &mut issues,
+            );
+            if let (Some(upstream), Some(headers)) = (upstream, headers) {
+                routes.push(Route {
+                    name: r.name.clone(),
+                    matcher,
+                    upstream,
+                    rewrite_prefix: r.rewrite_prefix.clone(),
+                    headers,
+                    phi: r.phi,
+                    clear_site_data,
+                    metrics: metrics.route(&r.name),
+                });
+            }
+        }
+
+        match (issues.is_empty(), admin_address, fallback_headers) {
+            (true, Some(admin_address), Some(fallback_headers)) => Ok(Policy {
+                listeners,
+                admin_address,
+                server: ServerSettings {
+                    threads: c.server.threads,
+                    grace_period_secs: c.server.grace_period_secs,
+                    shutdown_timeout_secs: c.server.shutdown_timeout_secs,
+                },
+                trusted_proxies,
+                access_log: c.access_log.enabled,
+                routes,
+                fallback_headers,
+                unmatched_metrics: metrics.route("-"),
+            }),
+            _ => Err(ConfigError::Invalid {
+                file: loaded.file.clone(),
+                issues,
+            }),
+        }
+    }
+
+    /// The first route matching the request, if any.
+    pub fn route_for(&self, host: Option<&str>, path: &str, method: &Method) -> Option<&Route> {
+        self.routes
+            .iter()
+            .find(|r| r.matcher.matches(host, path, method))
+    }
+}
+
+fn compile_listeners(loaded: &LoadedConfig, issues: &mut Vec<ConfigIssue>) -> Vec<Listener> {
+    let c = &loaded.config;
+    if c.listeners.is_empty() {
+        issues.push(ConfigIssue::new(
+            "listeners",
+            "at least one listener is needed",
+        ));
+    }
+    let mut seen_names = HashSet::new();
+    let mut seen_addrs = HashSet::new();
+    let mut out = Vec::new();
+    for (i, l) in c.listeners.iter().enumerate() {
+        let key = format!("listeners[{i}]");
+        if !seen_names.insert(l.name.as_str()) {
+            issues.push(ConfigIssue::new(
+                format!("{key}.name"),
+                format!("duplicate listener name {:?}", l.name),
+            ));
+        }
+        let Some(address) = parse_socket_addr(&l.address, &format!("{key}.address"), issues) else {
+            continue;
+        };
+        if !seen_addrs.insert(address) {
+            issues.push(ConfigIssue::new(
+                format!("{key}.address"),
+                "duplicate listener address",
+            ));
+        }
+        let tls = l.tls.as_ref().and_then(|t| {
+            let cert_file = loaded.base_dir().join(&t.cert_file);
+            let key_file = loaded.base_dir().join(&t.key_file);
+            check_tls_files(&cert_file, &key_file, &format!("{key}.tls"), issues).then_some(
+                TlsFiles {
+                    cert_file,
+                    key_file,
+                },
+            )
+        });
+        out.push(Listener {
+            name: l.name.clone(),
+            address,
+            tls,
+        });
+    }
+    out
+}
+
+/// Checks that the certificate chain and key files exist and hold what they should.
+fn check_tls_files(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    at: &str,
+    issues: &mut Vec<ConfigIssue>,
+) -> bool {
+    let before = issues.len();
+    match std::fs::File::open(cert) {
+        Err(e) => issues.push(ConfigIssue::new(
+            format!("{at}.cert_file"),
+            format!("cannot read {}: {e}", cert.display()),
+        )),
+        Ok(f) => {
+            let certs: Result<Vec<_>, _> =
+                rustls_pemfile::certs(&mut std::io::BufReader::new(f)).collect();
+            if !matches!(certs, Ok(ref c) if !c.is_empty()) {
+                issues.push(ConfigIssue::new(
+                    format!("{at}.cert_file"),
+                    format!("{} holds no PEM certificate", cert.display()),
+                ));
+            }
+        }
+    }
+    match std::fs::File::open(key) {
+        Err(e) => issues.push(ConfigIssue::new(
+            format!("{at}.key_file"),
+            format!("cannot read {}: {e}", key.display()),
+        )),
+        Ok(f) => {
+            if !matches!(
+                rustls_pemfile::private_key(&mut std::io::BufReader::new(f)),
+                Ok(Some(_))
+            ) {
+                issues.push(ConfigIssue::new(
+                    format!("{at}.key_file"),
+                    format!("{} holds no PEM private key", key.display()),
+                ));
+            }
+        }
+    }
+    issues.len() == before
+}
+
+fn parse_socket_addr(value: &str, key: &str, issues: &mut Vec<ConfigIssue>) -> Option<SocketAddr> {
+    match value.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            issues.push(ConfigIssue::new(
+                key,
+                format!("{value:?} is not an ip:port address"),
+            ));
+            None
+        }
+    }
+}
+
+fn compile_clear_site_data(
+    directives: &[String],
+    key: &str,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<HeaderValue> {
+    if directives.is_empty() {
+        return None;
+    }
+    let mut rendered = Vec::with_capacity(directives.len());
+    for (i, d) in directives.iter().enumerate() {
+        if CLEAR_SITE_DATA_DIRECTIVES.contains(&d.as_str()) {
+            rendered.push(format!("\"{d}\""));
+        } else {
+            issues.push(ConfigIssue::new(
+                format!("{key}[{i}]"),
+                format!(
+                    "unknown directive {d:?} (known: {})",
+                    CLEAR_SITE_DATA_DIRECTIVES.join(", ")
+                ),
+            ));
+        }
+    }
+    HeaderValue::from_str(&rendered.join(", ")).ok()
+}

@@ -1,0 +1,276 @@
+//! The pingora `ProxyHttp` service: per request it takes one policy snapshot, matches a
+//! route, forwards with the forwarding headers set and hop-by-hop headers removed, and applies
+//! the route's header profile, cookie hardening and PHI-page hygiene to the response. The
+//! proxy's own responses (404, 502, 504) carry the same security headers.
+
+mod forwarding;
+mod own_response;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use http::header::{CACHE_CONTROL, EXPIRES, PRAGMA};
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::prelude::*;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::ErrorType;
+
+use crate::policy::{Policy, Route};
+use crate::telemetry::{AccessLog, AccessRecord, Metrics, UpstreamErrorKind};
+use forwarding::RequestFacts;
+pub use own_response::OwnResponse;
+
+/// The current policy; swapped atomically on reload, read once per request.
+pub type PolicyCell = Arc<ArcSwap<Policy>>;
+
+/// phiguard's proxy service.
+pub struct PhiGuardProxy {
+    policy: PolicyCell,
+    access_log: AccessLog,
+    metrics: Metrics,
+}
+
+impl PhiGuardProxy {
+    /// A proxy serving whatever policy `policy` holds.
+    pub fn new(policy: PolicyCell, access_log: AccessLog, metrics: Metrics) -> Self {
+        Self {
+            policy,
+            access_log,
+            metrics,
+        }
+    }
+}
+
+/// Per-request state.
+pub struct RequestCtx {
+    policy: Arc<Policy>,
+    route: Option<usize>,
+    start: Instant,
+    facts: Option<RequestFacts>,
+    upstream_error: Option<UpstreamErrorKind>,
+    _in_flight: InFlight,
+}
+
+impl RequestCtx {
+    fn route(&self) -> Option<&Route> {
+        self.route.map(|i| &self.policy.routes[i])
+    }
+
+    /// The client address as decided by `trusted_proxies` (the key for rate limits).
+    pub fn client_ip(&self) -> Option<std::net::IpAddr> {
+        self.facts.as_ref().and_then(|f| f.client_ip)
+    }
+}
+
+/// Counts a request in `phiguard_requests_in_flight` for as long as it lives.
+struct InFlight(prometheus::IntGauge);
+
+impl InFlight {
+    fn new(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for PhiGuardProxy {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            policy: self.policy.load_full(),
+            route: None,
+            start: Instant::now(),
+            facts: None,
+            upstream_error: None,
+            _in_flight: InFlight::new(&self.metrics.in_flight),
+        }
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let facts = RequestFacts::read(session, &ctx.policy);
+        let route = ctx.policy.routes.iter().position(|r| {
+            r.matcher.matches(
+                facts.host.as_deref(),
+                &facts.path,
+                &session.req_header().method,
+            )
+        });
+        ctx.facts = Some(facts);
+        ctx.route = route;
+        if route.is_none() {
+            own_response::send(session, ctx, OwnResponse::NotFound).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        match ctx.route() {
+            Some(route) => Ok(route.upstream.peer()),
+            // request_filter answers unmatched requests itself, so this is unreachable.
+            None => Error::e_explain(ErrorType::InternalError, "no route selected"),
+        }
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let (Some(route), Some(facts)) = (ctx.route(), ctx.facts.as_ref()) else {
+            return Error::e_explain(ErrorType::InternalError, "no route selected");
+        };
+        forwarding::prepare_upstream_request(session, upstream_request, route, facts)
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        forwarding::strip_hop_by_hop(upstream_response);
+        if let Some(route) = ctx.route() {
+            route.headers.apply(upstream_response);
+            if route.phi {
+                force_no_store(upstream_response);
+            }
+            if let Some(csd) = &route.clear_site_data {
+                let _ = upstream_response.insert_header("clear-site-data", csd.clone());
+            }
+        }
+        if let Some(facts) = &ctx.facts {
+            let _ = upstream_response.insert_header("x-request-id", facts.request_id.as_str());
+        }
+        Ok(())
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        e: Box<Error>,
+    ) -> Box<Error> {
+        ctx.upstream_error = Some(classify_upstream_error(e.etype()));
+        e
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let response = match (e.etype(), e.esource()) {
+            (ErrorType::HTTPStatus(code), _) => OwnResponse::Status(*code),
+            (_, ErrorSource::Upstream) => {
+                let kind = classify_upstream_error(e.etype());
+                ctx.upstream_error = Some(kind);
+                if kind == UpstreamErrorKind::Timeout {
+                    OwnResponse::GatewayTimeout
+                } else {
+                    OwnResponse::BadGateway
+                }
+            }
+            (
+                ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed,
+                ErrorSource::Downstream,
+            ) => {
+                // The client is gone; there is nobody to answer.
+                return FailToProxy {
+                    error_code: 0,
+                    can_reuse_downstream: false,
+                };
+            }
+            (ErrorType::ReadTimedout, ErrorSource::Downstream) => OwnResponse::Status(408),
+            (_, ErrorSource::Downstream) => OwnResponse::Status(400),
+            _ => OwnResponse::Status(500),
+        };
+        let code = response.status();
+        if session.response_written().is_none() {
+            if let Err(err) = own_response::send(session, ctx, response).await {
+                log::debug!("could not send error response: {}", err.etype().as_str());
+            }
+        }
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let elapsed = ctx.start.elapsed();
+        let route = ctx.route();
+        let metrics = route.map_or(&ctx.policy.unmatched_metrics, |r| &r.metrics);
+        metrics.observe(status, elapsed.as_secs_f64());
+        if let Some(kind) = ctx.upstream_error {
+            metrics.upstream_error(kind);
+        }
+        if !ctx.policy.access_log {
+            return;
+        }
+        let facts = ctx.facts.as_ref();
+        self.access_log.log(&AccessRecord {
+            request_id: facts.map_or("-", |f| f.request_id.as_str()),
+            route: route.map_or("-", |r| r.name.as_str()),
+            method: session.req_header().method.as_str(),
+            path: facts.map_or("-", |f| f.path.as_ref()),
+            status,
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+            bytes_sent: session.body_bytes_sent(),
+            upstream: route.map_or("-", |r| r.upstream.name.as_str()),
+        });
+    }
+
+    /// pingora's default summary holds the full URI, query string included: that can carry
+    /// PHI into the error log. Ours names only the method, route and normalized path.
+    fn request_summary(&self, session: &Session, ctx: &RequestCtx) -> String {
+        format!(
+            "{} {} route={}",
+            session.req_header().method,
+            ctx.facts.as_ref().map_or("-", |f| f.path.as_ref()),
+            ctx.route().map_or("-", |r| r.name.as_str())
+        )
+    }
+}
+
+/// `Cache-Control: no-store, private` for pages that carry PHI.
+fn force_no_store(resp: &mut ResponseHeader) {
+    let _ = resp.insert_header(CACHE_CONTROL, "no-store, private");
+    let _ = resp.insert_header(PRAGMA, "no-cache");
+    resp.remove_header(&EXPIRES);
+}
+
+fn classify_upstream_error(etype: &ErrorType) -> UpstreamErrorKind {
+    match etype {
+        ErrorType::ConnectTimedout
+        | ErrorType::TLSHandshakeTimedout
+        | ErrorType::ReadTimedout
+        | ErrorType::WriteTimedout => UpstreamErrorKind::Timeout,
+        ErrorType::ConnectRefused
+        | ErrorType::ConnectNoRoute
+        | ErrorType::TLSHandshakeFailure
+        | ErrorType::InvalidCert
+        | ErrorType::HandshakeError
+        | ErrorType::ConnectError
+        | ErrorType::BindError
+        | ErrorType::SocketError => UpstreamErrorKind::Connect,
+        _ => UpstreamErrorKind::Other,
+    }
+}

@@ -1,0 +1,69 @@
+//! Responses the proxy writes itself. They carry the route's (or the fallback) security
+//! headers, are never cached, and have short fixed bodies with no request data and no
+//! upstream details.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::proxy::Session;
+
+use super::RequestCtx;
+
+/// A response the proxy generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnResponse {
+    /// No route matched.
+    NotFound,
+    /// The upstream could not be reached or broke the exchange.
+    BadGateway,
+    /// The upstream timed out.
+    GatewayTimeout,
+    /// Any other status with a generic body.
+    Status(u16),
+}
+
+impl OwnResponse {
+    /// The status code.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::NotFound => 404,
+            Self::BadGateway => 502,
+            Self::GatewayTimeout => 504,
+            Self::Status(code) => code,
+        }
+    }
+
+    fn body(self) -> &'static str {
+        match self {
+            Self::NotFound => "not found\n",
+            Self::BadGateway => "bad gateway\n",
+            Self::GatewayTimeout => "gateway timeout\n",
+            Self::Status(400) => "bad request\n",
+            Self::Status(408) => "request timeout\n",
+            Self::Status(_) => "error\n",
+        }
+    }
+}
+
+/// Writes `response` with the security headers of the request's route (or the fallback).
+pub async fn send(session: &mut Session, ctx: &RequestCtx, response: OwnResponse) -> Result<()> {
+    let body = response.body();
+    let mut resp = ResponseHeader::build(response.status(), Some(8))?;
+    resp.insert_header(CONTENT_TYPE, "text/plain; charset=utf-8")?;
+    resp.insert_header(CONTENT_LENGTH, body.len())?;
+    let profile = ctx
+        .route()
+        .map_or(&ctx.policy.fallback_headers, |r| &r.headers);
+    profile.apply_own(&mut resp);
+    // Error responses are never stored, whatever the profile says about caching.
+    resp.insert_header(CACHE_CONTROL, "no-store")?;
+    if let Some(facts) = &ctx.facts {
+        resp.insert_header("x-request-id", facts.request_id.as_str())?;
+    }
+    session.set_keepalive(None);
+    session.write_response_header(Box::new(resp), false).await?;
+    session
+        .write_response_body(Some(Bytes::from_static(body.as_bytes())), true)
+        .await
+}

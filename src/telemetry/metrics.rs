@@ -1,0 +1,204 @@
+//! The Prometheus registry and phiguard's metrics. Names follow `docs/METRICS.md`: a
+//! `phiguard_` prefix, base units, `_total` for counters. Every label value comes from a
+//! bounded set (route names from the config, status classes, error kinds), never from a
+//! request.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Latency buckets in seconds, from 0.5 ms to 30 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Status classes used as the `status_class` label.
+pub const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Kinds of upstream failure used as the `kind` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamErrorKind {
+    /// Could not connect (refused, unreachable, TLS handshake failed).
+    Connect,
+    /// Connect, read or write timed out.
+    Timeout,
+    /// The upstream broke the exchange in some other way.
+    Other,
+}
+
+impl UpstreamErrorKind {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Timeout => "timeout",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// All of phiguard's metrics, registered in one registry.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+    upstream_errors: IntCounterVec,
+    /// Requests being handled right now.
+    pub in_flight: IntGauge,
+    /// Access log lines dropped because the writer fell behind.
+    pub access_log_dropped: IntCounter,
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "phiguard_requests_total",
+                "Requests handled, by route and status class.",
+            ),
+            &["route", "status_class"],
+        )
+        .expect("static metric definition");
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "phiguard_request_duration_seconds",
+                "Time from request header to the end of the response, by route.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route"],
+        )
+        .expect("static metric definition");
+        let upstream_errors = IntCounterVec::new(
+            Opts::new(
+                "phiguard_upstream_errors_total",
+                "Upstream failures, by route and kind.",
+            ),
+            &["route", "kind"],
+        )
+        .expect("static metric definition");
+        let in_flight = IntGauge::new("phiguard_requests_in_flight", "Requests being handled now.")
+            .expect("static metric definition");
+        let access_log_dropped = IntCounter::new(
+            "phiguard_access_log_dropped_total",
+            "Access log lines dropped because the writer fell behind.",
+        )
+        .expect("static metric definition");
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                "phiguard_build_info",
+                "Always 1; the version label tells the build.",
+            ),
+            &["version"],
+        )
+        .expect("static metric definition");
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(duration.clone()),
+            Box::new(upstream_errors.clone()),
+            Box::new(in_flight.clone()),
+            Box::new(access_log_dropped.clone()),
+            Box::new(build_info),
+        ] {
+            registry
+                .register(collector)
+                .expect("metric names are unique");
+        }
+        Self {
+            registry,
+            requests,
+            duration,
+            upstream_errors,
+            in_flight,
+            access_log_dropped,
+        }
+    }
+
+    /// Pre-bound handles for one route, so requests do no label lookups.
+    pub fn route(&self, route: &str) -> RouteMetrics {
+        RouteMetrics {
+            by_class: STATUS_CLASSES.map(|c| self.requests.with_label_values(&[route, c])),
+            duration: self.duration.with_label_values(&[route]),
+            upstream_errors: [
+                UpstreamErrorKind::Connect,
+                UpstreamErrorKind::Timeout,
+                UpstreamErrorKind::Other,
+            ]
+            .map(|k| self.upstream_errors.with_label_values(&[route, k.as_str()])),
+        }
+    }
+
+    /// The registry, for components that add their own metrics.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * 1024);
+        // Encoding into a Vec cannot fail for well-formed metrics.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Metric handles bound to one route.
+#[derive(Clone, Debug)]
+pub struct RouteMetrics {
+    by_class: [IntCounter; 5],
+    duration: Histogram,
+    upstream_errors: [IntCounter; 3],
+}
+
+impl RouteMetrics {
+    /// Records one finished request.
+    pub fn observe(&self, status: u16, seconds: f64) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.by_class[class].inc();
+        self.duration.observe(seconds);
+    }
+
+    /// Records one upstream failure.
+    pub fn upstream_error(&self, kind: UpstreamErrorKind) {
+        let i = match kind {
+            UpstreamErrorKind::Connect => 0,
+            UpstreamErrorKind::Timeout => 1,
+            UpstreamErrorKind::Other => 2,
+        };
+        self.upstream_errors[i].inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_handles_feed_the_registry() {
+        let m = Metrics::new();
+        let r = m.route("portal");
+        r.observe(200, 0.002);
+        r.observe(404, 0.001);
+        r.upstream_error(UpstreamErrorKind::Timeout);
+        let text = String::from_utf8(m.render()).unwrap();
+        assert!(text.contains("phiguard_requests_total{route=\"portal\",status_class=\"2xx\"} 1"));
+        assert!(text.contains("phiguard_requests_total{route=\"portal\",status_class=\"4xx\"} 1"));
+        assert!(
+            text.contains("phiguard_upstream_errors_total{kind=\"timeout\",route=\"portal\"} 1")
+        );
+        assert!(text.contains("phiguard_request_duration_seconds_count{route=\"portal\"} 2"));
+        assert!(text.contains("phiguard_build_info{version="));
+    }
+}
