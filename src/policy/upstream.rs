@@ -1,16 +1,25 @@
-//! Upstreams: resolved once at config load into a ready-made pingora peer that each request
-//! clones, so no request does DNS or parses an address.
+//! Upstreams: compiled once at config load into a ready-made pingora peer that each request
+//! clones. An upstream given by IP is used as is; one given by host name is resolved on
+//! first use and re-resolved every [`DNS_TTL`], asynchronously, so that a DNS change is
+//! followed without a reload and a name that does not resolve at startup (a third-party
+//! host while the pod's DNS warms up) does not stop the proxy. When a re-resolution fails,
+//! the last good address keeps being used.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
 
 use pingora::tls::RootCertStore;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::utils::tls::{parse_x509, WrappedX509};
 
 use crate::config::{ConfigIssue, UpstreamConfig};
+
+/// How long a resolved upstream address is used before it is looked up again.
+pub const DNS_TTL: Duration = Duration::from_secs(30);
 
 /// A compiled upstream.
 #[derive(Debug)]
@@ -21,7 +30,34 @@ pub struct Upstream {
     pub host_header: Option<http::HeaderValue>,
     /// Whether the connection uses TLS.
     pub tls: bool,
+    target: Target,
     peer: HttpPeer,
+}
+
+#[derive(Debug)]
+enum Target {
+    /// An IP address: no resolution needed.
+    Ip,
+    /// A host name, resolved lazily and cached.
+    Name {
+        host: String,
+        port: u16,
+        cache: ArcSwapOption<Resolved>,
+    },
+}
+
+#[derive(Debug)]
+struct Resolved {
+    addr: SocketAddr,
+    expires: Instant,
+}
+
+/// An upstream host name did not resolve (and no earlier address is known).
+#[derive(Debug, thiserror::Error)]
+#[error("upstream {upstream}: host name does not resolve")]
+pub struct ResolveError {
+    /// The upstream's name.
+    pub upstream: String,
 }
 
 impl Upstream {
@@ -35,12 +71,24 @@ impl Upstream {
         issues: &mut Vec<ConfigIssue>,
     ) -> Option<Upstream> {
         let before = issues.len();
-        let (host, addr) = match resolve(&config.address) {
+        let (host, port) = match split_host_port(&config.address) {
             Ok(v) => v,
             Err(problem) => {
                 issues.push(ConfigIssue::new(format!("{key}.address"), problem));
                 return None;
             }
+        };
+        let (target, addr) = match host.parse::<IpAddr>() {
+            Ok(ip) => (Target::Ip, SocketAddr::new(ip, port)),
+            Err(_) => (
+                Target::Name {
+                    host: host.clone(),
+                    port,
+                    cache: ArcSwapOption::empty(),
+                },
+                // Replaced by the resolved address before any connection is made.
+                SocketAddr::from(([0, 0, 0, 0], port)),
+            ),
         };
         let sni = config.sni.clone().unwrap_or_else(|| host.clone());
         if config.tls && sni.is_empty() {
@@ -100,18 +148,60 @@ impl Upstream {
             name: name.to_owned(),
             host_header,
             tls: config.tls,
+            target,
             peer,
         })
     }
 
-    /// A fresh peer for one request.
-    pub fn peer(&self) -> Box<HttpPeer> {
-        Box::new(self.peer.clone())
+    /// A fresh peer for one request; resolves the host name when its cached address expired.
+    pub async fn peer(&self) -> Result<Box<HttpPeer>, ResolveError> {
+        let mut peer = Box::new(self.peer.clone());
+        if let Target::Name { host, port, cache } = &self.target {
+            let cached = cache.load_full();
+            let addr = match cached.as_deref() {
+                Some(r) if r.expires > Instant::now() => r.addr,
+                stale => match lookup(host, *port).await {
+                    Some(addr) => {
+                        cache.store(Some(Arc::new(Resolved {
+                            addr,
+                            expires: Instant::now() + DNS_TTL,
+                        })));
+                        addr
+                    }
+                    None => match stale {
+                        Some(r) => {
+                            log::warn!(
+                                "upstream {}: re-resolution failed; using the last address",
+                                self.name
+                            );
+                            r.addr
+                        }
+                        None => {
+                            return Err(ResolveError {
+                                upstream: self.name.clone(),
+                            })
+                        }
+                    },
+                },
+            };
+            peer._address = pingora::protocols::l4::socket::SocketAddr::Inet(addr);
+        }
+        Ok(peer)
     }
 }
 
-/// Splits `host:port` and resolves it (once, at load).
-fn resolve(address: &str) -> Result<(String, SocketAddr), String> {
+async fn lookup(host: &str, port: u16) -> Option<SocketAddr> {
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(mut addrs) => addrs.next(),
+        Err(e) => {
+            log::warn!("cannot resolve upstream host {host:?}: {e}");
+            None
+        }
+    }
+}
+
+/// Splits `host:port`, checking both parts.
+fn split_host_port(address: &str) -> Result<(String, u16), String> {
     let (host, port) = address
         .rsplit_once(':')
         .ok_or_else(|| format!("{address:?} is not host:port"))?;
@@ -125,12 +215,18 @@ fn resolve(address: &str) -> Result<(String, SocketAddr), String> {
     if port == 0 {
         return Err(format!("{address:?} has port 0"));
     }
-    let addr = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host:?} resolves to no address"))?;
-    Ok((host.to_owned(), addr))
+    let valid_name = host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if host.parse::<IpAddr>().is_err() && !valid_name {
+        return Err(format!("{host:?} is neither an IP address nor a host name"));
+    }
+    Ok((host.to_owned(), port))
 }
 
 /// Loads a PEM CA bundle, checking each certificate parses (pingora would panic later).
@@ -158,14 +254,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resolve_checks_form() {
-        assert!(resolve("127.0.0.1:80").is_ok());
-        assert!(resolve("localhost:8080").is_ok());
-        assert!(resolve("nohost").unwrap_err().contains("not host:port"));
-        assert!(resolve(":80").unwrap_err().contains("no host"));
-        assert!(resolve("127.0.0.1:99999")
+    fn addresses_are_checked() {
+        assert_eq!(
+            split_host_port("127.0.0.1:80").unwrap(),
+            ("127.0.0.1".to_owned(), 80)
+        );
+        assert_eq!(split_host_port("[::1]:80").unwrap(), ("::1".to_owned(), 80));
+        assert!(split_host_port("www.example.com:443").is_ok());
+        assert!(split_host_port("nohost")
+            .unwrap_err()
+            .contains("not host:port"));
+        assert!(split_host_port(":80").unwrap_err().contains("no host"));
+        assert!(split_host_port("127.0.0.1:99999")
             .unwrap_err()
             .contains("invalid port"));
+        assert!(split_host_port("bad host:80")
+            .unwrap_err()
+            .contains("neither"));
+    }
+
+    #[tokio::test]
+    async fn host_names_resolve_lazily_and_are_cached() {
+        let cfg: UpstreamConfig = serde_yaml::from_str("{address: \"localhost:8080\"}").unwrap();
+        let mut issues = Vec::new();
+        let up = Upstream::compile("u", &cfg, "upstreams.u", Path::new("."), &mut issues).unwrap();
+        let first = up.peer().await.unwrap();
+        assert_eq!(first._address.as_inet().unwrap().port(), 8080);
+        assert!(first._address.as_inet().unwrap().ip().is_loopback());
+        let Target::Name { cache, .. } = &up.target else {
+            panic!("expected a name target")
+        };
+        assert!(cache.load().is_some());
+
+        let cfg: UpstreamConfig =
+            serde_yaml::from_str("{address: \"does-not-exist.invalid:80\"}").unwrap();
+        let up =
+            Upstream::compile("gone", &cfg, "upstreams.gone", Path::new("."), &mut issues).unwrap();
+        assert!(issues.is_empty());
+        assert_eq!(
+            up.peer().await.unwrap_err().to_string(),
+            "upstream gone: host name does not resolve"
+        );
     }
 
     #[test]

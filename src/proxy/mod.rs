@@ -118,10 +118,17 @@ impl ProxyHttp for PhiGuardProxy {
         _session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
-        match ctx.route() {
-            Some(route) => Ok(route.upstream.peer()),
+        let Some(route) = ctx.route() else {
             // request_filter answers unmatched requests itself, so this is unreachable.
-            None => Error::e_explain(ErrorType::InternalError, "no route selected"),
+            return Error::e_explain(ErrorType::InternalError, "no route selected");
+        };
+        match route.upstream.peer().await {
+            Ok(peer) => Ok(peer),
+            Err(e) => {
+                let mut err = Error::new_up(ErrorType::ConnectNoRoute);
+                err.context = Some(e.to_string().into());
+                Err(err)
+            }
         }
     }
 
