@@ -18,6 +18,7 @@ use crate::admin::{AdminHandler, Readiness};
 use crate::config::{ConfigError, LoadedConfig};
 use crate::policy::Policy;
 use crate::proxy::PhiGuardProxy;
+use crate::reload::{self, Reloader};
 use crate::serve::{self, ServeError};
 use crate::telemetry::{AccessLog, Metrics};
 
@@ -30,6 +31,9 @@ pub enum StartError {
     /// The admin listener could not start.
     #[error("admin listener: {0}")]
     Admin(#[from] ServeError),
+    /// The reload triggers (SIGHUP, file watch) could not start.
+    #[error("cannot watch the config for reloads: {0}")]
+    Reload(std::io::Error),
     /// A TLS listener could not be set up.
     #[error("listener {listener}: TLS setup failed: {reason}")]
     Tls {
@@ -40,37 +44,62 @@ pub enum StartError {
     },
 }
 
+/// Where the config came from, which decides whether it can be reloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// A file: reloadable by SIGHUP, file change and `POST /reload`.
+    File,
+    /// Built into the binary (`phiguard demo`): fixed.
+    Embedded,
+}
+
 /// Compiles `loaded` and runs the proxy until a shutdown signal. Returns once the runtimes
 /// have stopped.
-pub fn run(loaded: LoadedConfig) -> Result<(), StartError> {
+pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError> {
     let metrics = Metrics::new();
     let policy = Policy::compile(&loaded, &metrics)?;
     let readiness = Readiness::default();
+    let admin_address = policy.admin_address;
+    let listeners = policy.listeners.clone();
+    let server_settings = policy.server.clone();
+    let policy_cell = Arc::new(ArcSwap::from_pointee(policy));
+
+    let reloader = match source {
+        ConfigSource::File => {
+            let reloader = Arc::new(Reloader::new(
+                &loaded.file,
+                loaded.hash.clone(),
+                policy_cell.clone(),
+                metrics.clone(),
+            ));
+            reload::spawn_triggers(reloader.clone()).map_err(StartError::Reload)?;
+            Some(reloader)
+        }
+        ConfigSource::Embedded => {
+            metrics.set_config_info(&loaded.hash, unix_now());
+            None
+        }
+    };
 
     let admin = serve::spawn(
         "admin",
-        policy.admin_address,
-        AdminHandler::new(metrics.clone(), readiness.clone()),
+        admin_address,
+        AdminHandler::new(metrics.clone(), readiness.clone(), reloader),
     )?;
     log::info!("admin listener on http://{}", admin.address);
 
-    let access_log = if policy.access_log {
-        AccessLog::spawn(std::io::stdout(), metrics.access_log_dropped.clone())
-    } else {
-        AccessLog::disabled(metrics.access_log_dropped.clone())
-    };
+    // Always started: `access_log.enabled` is checked per request, so a reload can turn it on.
+    let access_log = AccessLog::spawn(std::io::stdout(), metrics.access_log_dropped.clone());
 
     let conf = ServerConf {
-        threads: policy.server.threads,
-        grace_period_seconds: Some(policy.server.grace_period_secs),
-        graceful_shutdown_timeout_seconds: Some(policy.server.shutdown_timeout_secs),
+        threads: server_settings.threads,
+        grace_period_seconds: Some(server_settings.grace_period_secs),
+        graceful_shutdown_timeout_seconds: Some(server_settings.shutdown_timeout_secs),
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
-    let listeners = policy.listeners.clone();
-    let policy_cell = Arc::new(ArcSwap::from_pointee(policy));
     let proxy = PhiGuardProxy::new(policy_cell, access_log, metrics);
     let mut service = http_proxy_service_with_name(&server.configuration, proxy, "phiguard proxy");
     for listener in &listeners {
@@ -185,4 +214,10 @@ impl ShutdownSignalWatch for Signals {
             ShutdownSignal::FastShutdown
         }
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -12,5 +12,6 @@ pub mod config;
 pub mod demo;
 pub mod policy;
 pub mod proxy;
+pub mod reload;
 pub mod serve;
 pub mod telemetry;

@@ -69,7 +69,7 @@ fn init_logging() {
 
 fn run(path: PathBuf) -> anyhow::Result<ExitCode> {
     let loaded = config::load(&path)?;
-    phiguard::app::run(loaded)?;
+    phiguard::app::run(loaded, phiguard::app::ConfigSource::File)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -100,6 +100,6 @@ fn run_demo(port_base: u16) -> anyhow::Result<ExitCode> {
     print!("{}", demo::banner(ports));
     use std::io::Write;
     std::io::stdout().flush()?;
-    phiguard::app::run(loaded)?;
+    phiguard::app::run(loaded, phiguard::app::ConfigSource::Embedded)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
-//! The admin listener: `/metrics` (Prometheus text format), `/livez` and `/readyz`.
+//! The admin listener: `/metrics` (Prometheus text format), `/livez`, `/readyz`,
+//! `GET /config` (the serving config's hash and the last reload result) and `POST /reload`.
 //! Readiness is a latch: not ready until the config is loaded and every public listener
 //! accepts connections, and not ready again from the moment shutdown starts.
 
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use http::{Method, Response, StatusCode};
 use http_body_util::Full;
 
+use crate::reload::{ReloadError, ReloadOutcome, Reloader, Trigger};
 use crate::serve::{respond, text, Handler, SimpleRequest};
 use crate::telemetry::Metrics;
 
@@ -51,21 +53,71 @@ impl Readiness {
 pub struct AdminHandler {
     metrics: Metrics,
     readiness: Readiness,
+    reloader: Option<Arc<Reloader>>,
 }
 
 impl AdminHandler {
-    /// A handler reporting `metrics` and `readiness`.
-    pub fn new(metrics: Metrics, readiness: Readiness) -> Self {
-        Self { metrics, readiness }
+    /// A handler reporting `metrics` and `readiness`, and reloading through `reloader` when
+    /// the config came from a file.
+    pub fn new(metrics: Metrics, readiness: Readiness, reloader: Option<Arc<Reloader>>) -> Self {
+        Self {
+            metrics,
+            readiness,
+            reloader,
+        }
+    }
+
+    fn reload(&self) -> Response<Full<Bytes>> {
+        let Some(reloader) = &self.reloader else {
+            return text(
+                StatusCode::NOT_FOUND,
+                "this config is embedded: nothing to reload\n",
+            );
+        };
+        let (status, body) = match reloader.reload(Trigger::Admin) {
+            Ok(ReloadOutcome::Applied { hash }) => (
+                StatusCode::OK,
+                serde_json::json!({"result": "applied", "hash": hash}),
+            ),
+            Ok(ReloadOutcome::Unchanged) => {
+                (StatusCode::OK, serde_json::json!({"result": "unchanged"}))
+            }
+            Err(ReloadError::Refused { source: e, .. }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::json!({"result": "refused", "problems": e.to_string().lines().collect::<Vec<_>>()}),
+            ),
+        };
+        json(status, &body)
+    }
+
+    fn config_status(&self) -> Response<Full<Bytes>> {
+        match &self.reloader {
+            Some(r) => json(StatusCode::OK, &*r.status()),
+            None => json(
+                StatusCode::OK,
+                &serde_json::json!({"file": null, "reload": "unavailable (embedded config)"}),
+            ),
+        }
+    }
+}
+
+fn json<T: serde::Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Full<Bytes>> {
+    match serde_json::to_vec_pretty(value) {
+        Ok(body) => respond(status, "application/json", Bytes::from(body)),
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "cannot render\n"),
     }
 }
 
 impl Handler for AdminHandler {
     fn handle(&self, req: SimpleRequest) -> Response<Full<Bytes>> {
+        if req.method == Method::POST && req.uri.path() == "/reload" {
+            return self.reload();
+        }
         if req.method != Method::GET && req.method != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
         }
         match req.uri.path() {
+            "/config" => self.config_status(),
             "/metrics" => respond(
                 StatusCode::OK,
                 "text/plain; version=0.0.4; charset=utf-8",

@@ -16,6 +16,8 @@ pub struct LoadedConfig {
     pub config: Config,
     /// The file it was read from (for error messages and relative paths).
     pub file: PathBuf,
+    /// Short SHA-256 of the text it was parsed from.
+    pub hash: String,
 }
 
 impl LoadedConfig {
@@ -41,6 +43,7 @@ pub fn parse(text: &str, file: &Path) -> Result<LoadedConfig, ConfigError> {
         Ok(config) => Ok(LoadedConfig {
             config,
             file: file.to_path_buf(),
+            hash: content_hash(text),
         }),
         Err(err) => {
             let key = match err.path().to_string() {
@@ -59,6 +62,14 @@ pub fn parse(text: &str, file: &Path) -> Result<LoadedConfig, ConfigError> {
             })
         }
     }
+}
+
+/// A short SHA-256 (16 hex digits) of a config text: the `hash` label of
+/// `phiguard_config_info`, and how a reload tells an unchanged file.
+pub fn content_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// serde_yaml appends " at line L column C" to its messages; the line is reported separately.

@@ -43,7 +43,7 @@ pub struct TlsFiles {
 }
 
 /// Process-level settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
     /// Proxy worker threads.
     pub threads: usize,

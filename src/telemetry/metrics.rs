@@ -49,6 +49,9 @@ pub struct Metrics {
     pub in_flight: IntGauge,
     /// Access log lines dropped because the writer fell behind.
     pub access_log_dropped: IntCounter,
+    config_reloads: IntCounterVec,
+    config_last_success: IntGauge,
+    config_info: IntGaugeVec,
 }
 
 impl Metrics {
@@ -87,6 +90,27 @@ impl Metrics {
             "Access log lines dropped because the writer fell behind.",
         )
         .expect("static metric definition");
+        let config_reloads = IntCounterVec::new(
+            Opts::new(
+                "phiguard_config_reloads_total",
+                "Config reload attempts, by result.",
+            ),
+            &["result"],
+        )
+        .expect("static metric definition");
+        let config_last_success = IntGauge::new(
+            "phiguard_config_last_reload_success_timestamp_seconds",
+            "Unix time the serving config was loaded.",
+        )
+        .expect("static metric definition");
+        let config_info = IntGaugeVec::new(
+            Opts::new(
+                "phiguard_config_info",
+                "Always 1; the hash label names the serving config.",
+            ),
+            &["hash"],
+        )
+        .expect("static metric definition");
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "phiguard_build_info",
@@ -104,6 +128,9 @@ impl Metrics {
             Box::new(upstream_errors.clone()),
             Box::new(in_flight.clone()),
             Box::new(access_log_dropped.clone()),
+            Box::new(config_reloads.clone()),
+            Box::new(config_last_success.clone()),
+            Box::new(config_info.clone()),
             Box::new(build_info),
         ] {
             registry
@@ -117,7 +144,24 @@ impl Metrics {
             upstream_errors,
             in_flight,
             access_log_dropped,
+            config_reloads,
+            config_last_success,
+            config_info,
         }
+    }
+
+    /// Counts one reload attempt.
+    pub fn config_reload(&self, ok: bool) {
+        let result = if ok { "success" } else { "failure" };
+        self.config_reloads.with_label_values(&[result]).inc();
+    }
+
+    /// Records that the config with `hash` is serving since `unix_secs`.
+    pub fn set_config_info(&self, hash: &str, unix_secs: u64) {
+        self.config_info.reset();
+        self.config_info.with_label_values(&[hash]).set(1);
+        self.config_last_success
+            .set(i64::try_from(unix_secs).unwrap_or(i64::MAX));
     }
 
     /// Pre-bound handles for one route, so requests do no label lookups.
