@@ -1,0 +1,109 @@
+//! Forwarding headers: `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host` and
+//! `X-Request-Id`, believed only from trusted proxies; hop-by-hop headers never forwarded.
+
+mod common;
+
+use common::*;
+
+const CLIENT_ID: &str = "client-chosen-id.42";
+
+fn setup(trusted_proxies: &str) -> (Echo, PhiGuard) {
+    let echo = Echo::start();
+    let body = one_upstream(&echo.address(), "  - {name: all, upstream: up}\n");
+    let pg = PhiGuard::start(&format!("trusted_proxies: {trusted_proxies}\n{body}"));
+    (echo, pg)
+}
+
+/// Sends a request that claims an earlier hop, a request id and https.
+fn spoofing_request(pg: &PhiGuard) -> Resp {
+    let resp = get_with(
+        &pg.url("/fwd"),
+        &[
+            ("X-Forwarded-For", "6.6.6.6"),
+            ("X-Request-Id", CLIENT_ID),
+            ("X-Forwarded-Proto", "https"),
+            ("Host", "shop.example.com"),
+        ],
+    );
+    assert_eq!(resp.status, 200, "{resp:?}");
+    resp
+}
+
+fn is_fresh_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[test]
+fn untrusted_peer_cannot_spoof_forwarding_headers() {
+    let (echo, pg) = setup("[]");
+    let resp = spoofing_request(&pg);
+    let seen = echo.last();
+    assert_eq!(seen.headers["x-forwarded-for"], ["127.0.0.1"]);
+    assert_eq!(seen.headers["x-forwarded-proto"], ["http"]);
+    assert_eq!(seen.headers["x-forwarded-host"], ["shop.example.com"]);
+    let id = seen.header("x-request-id").unwrap();
+    assert!(is_fresh_id(id), "{id:?}");
+    assert_eq!(seen.headers["x-request-id"].len(), 1);
+    assert_eq!(
+        resp.all("x-request-id"),
+        [id],
+        "the response echoes the id sent upstream"
+    );
+    assert_eq!(pg.log_line_for(&resp)["request_id"], id);
+}
+
+#[test]
+fn trusted_peer_chain_is_appended_and_its_request_id_kept() {
+    let (echo, pg) = setup(r#"["127.0.0.1"]"#);
+    let resp = spoofing_request(&pg);
+    let seen = echo.last();
+    assert_eq!(seen.headers["x-forwarded-for"], ["6.6.6.6, 127.0.0.1"]);
+    assert_eq!(seen.headers["x-forwarded-proto"], ["https"]);
+    assert_eq!(seen.headers["x-request-id"], [CLIENT_ID]);
+    assert_eq!(resp.all("x-request-id"), [CLIENT_ID]);
+
+    // Even a trusted peer's request id must be well formed.
+    let resp = get_with(&pg.url("/fwd"), &[("X-Request-Id", "two words")]);
+    let id = echo.last().header("x-request-id").unwrap().to_owned();
+    assert!(is_fresh_id(&id), "{id:?}");
+    assert_eq!(resp.header("x-request-id"), Some(id.as_str()));
+}
+
+#[test]
+fn plain_listener_forwards_proto_http() {
+    let (echo, pg) = setup(r#"["127.0.0.1"]"#);
+    get(&pg.url("/fwd"));
+    assert_eq!(echo.last().headers["x-forwarded-proto"], ["http"]);
+    assert_eq!(echo.last().headers["x-forwarded-for"], ["127.0.0.1"]);
+}
+
+#[test]
+fn hop_by_hop_headers_do_not_reach_the_upstream() {
+    let (echo, pg) = setup("[]");
+    let resp = get_with(
+        &pg.url("/fwd"),
+        &[
+            ("Connection", "X-Hop"),
+            ("X-Hop", "secret-hop"),
+            ("Keep-Alive", "timeout=5"),
+            ("Proxy-Authorization", "Basic c2VjcmV0"),
+            ("TE", "gzip"),
+            ("X-Kept", "1"),
+        ],
+    );
+    assert_eq!(resp.status, 200);
+    let seen = echo.last();
+    for gone in ["x-hop", "keep-alive", "proxy-authorization", "te"] {
+        assert!(
+            !seen.headers.contains_key(gone),
+            "{gone} forwarded: {seen:?}"
+        );
+    }
+    if let Some(connection) = seen.header("connection") {
+        assert!(
+            !connection.to_ascii_lowercase().contains("x-hop"),
+            "{seen:?}"
+        );
+    }
+    assert_eq!(seen.headers["x-kept"], ["1"]);
+}
