@@ -1,0 +1,257 @@
+//! Decoders and encoders for the encodings PHI hides in: percent-encoding,
+//! base64/base64url and JSON string escapes. Decoders never panic on any input.
+
+use std::borrow::Cow;
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Whether `s` contains a `%XX` escape.
+pub fn has_percent_escape(s: &[u8]) -> bool {
+    memchr::memchr_iter(b'%', s)
+        .any(|i| i + 2 < s.len() && hex_val(s[i + 1]).is_some() && hex_val(s[i + 2]).is_some())
+}
+
+/// Percent-decodes `s` (and `+` as space when `plus` is set). Borrows when
+/// nothing needs decoding; invalid escapes are kept as written.
+pub fn percent_decode(s: &[u8], plus: bool) -> Cow<'_, [u8]> {
+    let needs = memchr::memchr(b'%', s).is_some() || (plus && memchr::memchr(b'+', s).is_some());
+    if !needs {
+        return Cow::Borrowed(s);
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'%' => {
+                match (
+                    s.get(i + 1).copied().and_then(hex_val),
+                    s.get(i + 2).copied().and_then(hex_val),
+                ) {
+                    (Some(h), Some(l)) => {
+                        out.push(h << 4 | l);
+                        i += 3;
+                    }
+                    _ => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' if plus => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Bytes kept literal when re-encoding a value: RFC 3986 unreserved plus a few
+/// sub-delimiters that are safe inside a query value (`[`, `]`, `:` keep masks readable).
+fn keep_literal(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'*'
+                | b'['
+                | b']'
+                | b':'
+                | b'/'
+                | b'@'
+                | b'!'
+                | b'('
+                | b')'
+                | b','
+        )
+}
+
+/// Percent-encodes `s` for a query/form value (space as `%20`).
+pub fn percent_encode(s: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s {
+        if keep_literal(b) {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+    }
+}
+
+/// Shortest blob considered for base64 decoding.
+pub const MIN_BASE64: usize = 16;
+
+/// Whether `s` as a whole looks like a base64 or base64url blob.
+pub fn looks_like_base64(s: &[u8]) -> bool {
+    if s.len() < MIN_BASE64 {
+        return false;
+    }
+    let body = s
+        .strip_suffix(b"==")
+        .or_else(|| s.strip_suffix(b"="))
+        .unwrap_or(s);
+    let mut upper = false;
+    let mut lower = false;
+    for &b in body {
+        match b {
+            b'A'..=b'Z' => upper = true,
+            b'a'..=b'z' => lower = true,
+            b'0'..=b'9' | b'+' | b'/' | b'-' | b'_' => {}
+            _ => return false,
+        }
+    }
+    // Real blobs mix cases; all-hex digests and lower-case slugs do not.
+    upper && lower
+}
+
+/// Decodes a base64/base64url blob when the result is printable UTF-8 text
+/// (so digests, images and random ids are left alone).
+pub fn base64_text(s: &[u8]) -> Option<Vec<u8>> {
+    let decoded = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(s).ok())?;
+    let text = std::str::from_utf8(&decoded).ok()?;
+    let printable = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .count();
+    let total = text.chars().count();
+    (total >= 4 && printable * 100 >= total * 95).then_some(decoded)
+}
+
+/// Unescapes the inside of a JSON string (without quotes). Borrows when there is
+/// no backslash. Returns `None` for an invalid escape; lone surrogates become U+FFFD.
+pub fn json_unescape(s: &[u8]) -> Option<Cow<'_, [u8]>> {
+    if memchr::memchr(b'\\', s).is_none() {
+        return Some(Cow::Borrowed(s));
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let e = *s.get(i + 1)?;
+        i += 2;
+        let c = match e {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let hi = hex4(s.get(i..i + 4)?)?;
+                i += 4;
+                let cp = if (0xD800..0xDC00).contains(&hi) && s.get(i..i + 2) == Some(b"\\u") {
+                    match s.get(i + 2..i + 6).and_then(hex4) {
+                        Some(lo) if (0xDC00..0xE000).contains(&lo) => {
+                            i += 6;
+                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                        }
+                        _ => 0xFFFD,
+                    }
+                } else {
+                    hi
+                };
+                let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            _ => return None,
+        };
+        out.push(c);
+    }
+    Some(Cow::Owned(out))
+}
+
+fn hex4(s: &[u8]) -> Option<u32> {
+    s.iter()
+        .try_fold(0u32, |acc, &b| Some(acc << 4 | u32::from(hex_val(b)?)))
+}
+
+/// Writes `s` as a quoted JSON string. Invalid UTF-8 bytes become U+FFFD.
+pub fn json_quote(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for chunk in s.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            match ch {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 => {
+                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+                }
+                c => {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice("\u{FFFD}".as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_round_trip() {
+        assert_eq!(&*percent_decode(b"a%40b.com+x", true), b"a@b.com x");
+        assert_eq!(&*percent_decode(b"a%2540b", false), b"a%40b");
+        assert_eq!(&*percent_decode(b"100%", false), b"100%");
+        assert_eq!(&*percent_decode(b"%4", false), b"%4");
+        assert!(has_percent_escape(b"x%40"));
+        assert!(!has_percent_escape(b"50% off"));
+        let mut out = Vec::new();
+        percent_encode(b"a b&c=[x]", &mut out);
+        assert_eq!(out, b"a%20b%26c%3D[x]");
+    }
+
+    #[test]
+    fn base64_sniffing() {
+        let blob = STANDARD.encode(b"{\"email\":\"jane@example.com\"}");
+        assert!(looks_like_base64(blob.as_bytes()));
+        assert!(base64_text(blob.as_bytes()).is_some());
+        assert!(!looks_like_base64(b"9f86d081884c7d659a2feaa0c55ad015"));
+        assert!(base64_text(b"AAECAwQFBgcICQoLDA0ODw==").is_none());
+    }
+
+    #[test]
+    fn json_strings() {
+        assert_eq!(&*json_unescape(br"a\u0040b\n").unwrap(), b"a@b\n");
+        assert_eq!(&*json_unescape(br"\ud83d\ude00").unwrap(), "😀".as_bytes());
+        assert!(json_unescape(br"\x").is_none());
+        let mut out = Vec::new();
+        json_quote(b"a\"b\x01", &mut out);
+        assert_eq!(out, br#""a\"b\u0001""#);
+    }
+}

@@ -1,0 +1,72 @@
+//! Context keywords: "is one of this type's keywords within a short window
+//! before the candidate?" One case-insensitive automaton per type.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::error::EngineError;
+use crate::types::PhiType;
+
+/// How far before a candidate a keyword may start.
+pub const WINDOW: usize = 48;
+
+/// Keyword automata for the context-dependent types.
+#[derive(Clone, Debug, Default)]
+pub struct ContextIndex {
+    by_type: Vec<(PhiType, AhoCorasick)>,
+}
+
+/// Builds a case-insensitive keyword automaton.
+pub fn keyword_automaton(words: &[String], path: &str) -> Result<AhoCorasick, EngineError> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(words)
+        .map_err(|e| EngineError::Invalid {
+            path: path.to_string(),
+            problem: format!("keyword list: {e}"),
+        })
+}
+
+impl ContextIndex {
+    /// Registers the keywords for `ty`.
+    pub fn insert(&mut self, ty: PhiType, ac: AhoCorasick) {
+        self.by_type.push((ty, ac));
+    }
+
+    /// Whether a keyword of `ty` occurs within [`WINDOW`] bytes before `start`.
+    pub fn has_keyword(&self, ty: PhiType, hay: &[u8], start: usize) -> bool {
+        self.by_type
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .is_some_and(|(_, ac)| keyword_before(ac, hay, start))
+    }
+}
+
+/// Whether `ac` finds a whole-word keyword in the window before `start`: the
+/// byte before the keyword is not a letter (so `iPhone` is not `phone`) and
+/// the byte after it is not a lower-case letter (so `telemetry` is not `tel`).
+pub fn keyword_before(ac: &AhoCorasick, hay: &[u8], start: usize) -> bool {
+    let from = start.saturating_sub(WINDOW);
+    let window = &hay[from..start];
+    ac.find_overlapping_iter(window).any(|m| {
+        let s = from + m.start();
+        let e = from + m.end();
+        let before_ok = s == 0 || !hay[s - 1].is_ascii_alphabetic();
+        let after_ok = e >= hay.len() || !hay[e].is_ascii_lowercase();
+        before_ok && after_ok
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_boundaries() {
+        let ac = keyword_automaton(&["phone".into(), "tel".into()], "t").unwrap();
+        assert!(keyword_before(&ac, b"phone: 2125550143", 7));
+        assert!(keyword_before(&ac, b"Tel 2125550143", 4));
+        assert!(!keyword_before(&ac, b"iPhone 2125550143", 7));
+        assert!(!keyword_before(&ac, b"telemetry 2125550143", 10));
+    }
+}

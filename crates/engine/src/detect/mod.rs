@@ -1,0 +1,596 @@
+//! Detection: candidate patterns, validators and context rules turn bytes into
+//! typed hits. Everything is compiled once per profile by [`Scanner::compile`].
+
+pub mod context;
+pub mod keys;
+pub mod patterns;
+pub mod validate;
+
+use std::ops::Range;
+
+use aho_corasick::AhoCorasick;
+use regex_automata::meta;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, MatchKind, PatternID};
+
+use crate::error::EngineError;
+use crate::spec::{CustomDetectorSpec, ValidatorSpec};
+use crate::types::PhiType;
+use context::{keyword_automaton, keyword_before, ContextIndex};
+use keys::KeyClass;
+use patterns::{Check, Context, PatternDef};
+
+/// One detected value inside the scanned slice (no copy of the value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// What was found.
+    pub ty: PhiType,
+    /// Where, relative to the scanned slice.
+    pub range: Range<usize>,
+}
+
+/// What the scanner knows about the surrounding field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanCtx {
+    /// The class of the key the value sits under, if any.
+    pub key: Option<KeyClass>,
+}
+
+/// A compiled custom detector.
+#[derive(Clone, Debug)]
+struct CustomDetector {
+    index: u16,
+    re: regex::bytes::Regex,
+    value_group: Option<usize>,
+    keywords: Option<AhoCorasick>,
+    validator: Option<ValidatorSpec>,
+}
+
+/// All enabled detectors of one profile, compiled.
+#[derive(Clone, Debug)]
+pub struct Scanner {
+    re: Option<meta::Regex>,
+    defs: Vec<PatternDef>,
+    context: ContextIndex,
+    custom: Vec<CustomDetector>,
+}
+
+/// Inputs to [`Scanner::compile`].
+pub struct ScannerConfig<'a> {
+    /// Whether a built-in type is enabled.
+    pub enabled: &'a dyn Fn(PhiType) -> bool,
+    /// Context keywords per context-dependent type.
+    pub keywords: &'a dyn Fn(PhiType) -> Vec<String>,
+    /// Custom detectors (index = position).
+    pub custom: &'a [CustomDetectorSpec],
+}
+
+impl Scanner {
+    /// Compiles every enabled pattern into one multi-pattern lazy-DFA regex,
+    /// plus keyword automata and custom regexes.
+    pub fn compile(cfg: &ScannerConfig<'_>) -> Result<Scanner, EngineError> {
+        let mut defs = Vec::new();
+        let mut sources = Vec::new();
+        let mut context = ContextIndex::default();
+        let keyword_regexes = keyword_value_patterns(cfg)?;
+        for def in patterns::builtin() {
+            if !(cfg.enabled)(def.ty) {
+                continue;
+            }
+            // Keyword-value patterns go right after e-mail (specific before generic).
+            if def.ty == PhiType::Mbi {
+                for (kdef, src) in &keyword_regexes {
+                    defs.push(*kdef);
+                    sources.push(src.clone());
+                }
+            }
+            let src = match def.ty {
+                PhiType::StreetAddress => patterns::address_regex(),
+                PhiType::DateOfBirth => patterns::date_regex(),
+                _ => def.regex.to_string(),
+            };
+            defs.push(def);
+            sources.push(src);
+        }
+        if !(cfg.enabled)(PhiType::Mbi) {
+            for (kdef, src) in keyword_regexes {
+                defs.push(kdef);
+                sources.push(src);
+            }
+        }
+        for ty in patterns::CONTEXT_TYPES {
+            if (cfg.enabled)(ty) {
+                let words = (cfg.keywords)(ty);
+                if !words.is_empty() {
+                    let path = format!("context.{}", ty.config_name());
+                    context.insert(ty, keyword_automaton(&words, &path)?);
+                }
+            }
+        }
+        let re = if sources.is_empty() {
+            None
+        } else {
+            Some(
+                meta::Builder::new()
+                    .syntax(syntax::Config::new().unicode(false).utf8(false))
+                    .configure(
+                        meta::Config::new()
+                            .match_kind(MatchKind::LeftmostFirst)
+                            .utf8_empty(false),
+                    )
+                    .build_many(&sources)
+                    .map_err(|e| EngineError::Internal(e.to_string()))?,
+            )
+        };
+        let custom = cfg
+            .custom
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| compile_custom(i, spec))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Scanner {
+            re,
+            defs,
+            context,
+            custom,
+        })
+    }
+
+    /// Whether custom detectors are configured (they defeat the cheap pre-check).
+    pub fn has_custom(&self) -> bool {
+        !self.custom.is_empty()
+    }
+
+    /// Appends the hits in `hay` to `out`, sorted by start and non-overlapping.
+    pub fn scan(&self, hay: &[u8], ctx: ScanCtx, out: &mut Vec<Hit>) {
+        let first = out.len();
+        if let Some(re) = &self.re {
+            self.scan_builtin(re, hay, ctx, out);
+        }
+        if !self.custom.is_empty() {
+            for det in &self.custom {
+                self.scan_custom(det, hay, ctx, out);
+            }
+            let tail = &mut out[first..];
+            tail.sort_by_key(|h| (h.range.start, std::cmp::Reverse(h.range.end)));
+            let mut kept: Vec<Hit> = Vec::with_capacity(tail.len());
+            for h in tail.iter() {
+                if kept.last().is_none_or(|k| h.range.start >= k.range.end) {
+                    kept.push(h.clone());
+                }
+            }
+            out.truncate(first);
+            out.extend(kept);
+        }
+    }
+
+    fn scan_builtin(&self, re: &meta::Regex, hay: &[u8], ctx: ScanCtx, out: &mut Vec<Hit>) {
+        let mut at = 0;
+        while at < hay.len() {
+            let Some(m) = re.search(&Input::new(hay).range(at..)) else {
+                break;
+            };
+            let start = m.start();
+            let pid = m.pattern().as_usize();
+            if let Some(r) = self.accept(pid, hay, m.range(), ctx) {
+                out.push(Hit {
+                    ty: self.defs[pid].ty,
+                    range: r,
+                });
+                at = m.end().max(start + 1);
+                continue;
+            }
+            // Leftmost-first: no earlier pattern matches here, but a later one may.
+            let mut accepted = None;
+            for next in pid + 1..self.defs.len() {
+                let Some(pattern) = PatternID::new(next).ok() else {
+                    break;
+                };
+                let input = Input::new(hay)
+                    .range(start..)
+                    .anchored(Anchored::Pattern(pattern));
+                if let Some(m2) = re.search(&input) {
+                    if let Some(r) = self.accept(next, hay, m2.range(), ctx) {
+                        accepted = Some((next, r, m2.end()));
+                        break;
+                    }
+                }
+            }
+            match accepted {
+                Some((p, r, end)) => {
+                    out.push(Hit {
+                        ty: self.defs[p].ty,
+                        range: r,
+                    });
+                    at = end.max(start + 1);
+                }
+                None if self.defs[pid].check == Check::Email => at = m.end().max(start + 1),
+                None => at = start + 1,
+            }
+        }
+    }
+
+    /// Runs the post-match check and context rule; returns the value range.
+    fn accept(
+        &self,
+        pid: usize,
+        hay: &[u8],
+        r: Range<usize>,
+        ctx: ScanCtx,
+    ) -> Option<Range<usize>> {
+        let def = &self.defs[pid];
+        if def.numeric && glued(hay, &r) {
+            return None;
+        }
+        let mut r = r;
+        let bytes = &hay[r.clone()];
+        let ok = match def.check {
+            Check::None => true,
+            Check::Email => {
+                r.start += email_prefix_skip(hay, r.start);
+                email_ok(&hay[r.clone()])
+            }
+            Check::Card => validate::credit_card(bytes),
+            Check::Ssn => validate::ssn(bytes),
+            Check::Phone => validate::phone_with_extension(bytes),
+            Check::Mbi => validate::mbi(bytes),
+            Check::Dea => validate::dea(bytes),
+            Check::Npi => validate::npi(bytes),
+            Check::Date => {
+                validate::any_date(&strip_ordinals(bytes)) && !followed_by_time(hay, r.end)
+            }
+            Check::Ipv4 => validate::ipv4(bytes),
+            Check::Ipv6 => {
+                r.start == 0
+                    || !(hay[r.start - 1].is_ascii_hexdigit()
+                        || matches!(hay[r.start - 1], b':' | b'.'))
+                        && validate::ipv6(bytes)
+            }
+            Check::TrailingToken { min_digits } => {
+                r.start = trailing_token(hay, &r);
+                let v = &hay[r.clone()];
+                v.iter().filter(|b| b.is_ascii_digit()).count() >= usize::from(min_digits)
+            }
+            Check::PassportToken => {
+                r.start = trailing_token(hay, &r);
+                passport_ok(&hay[r.clone()])
+            }
+            Check::TrailingZip => {
+                r.start = trailing_token(hay, &r);
+                validate::zip(&hay[r.clone()])
+            }
+        };
+        if !ok || r.is_empty() {
+            return None;
+        }
+        if def.context == Context::Required
+            && ctx.key != Some(KeyClass::Builtin(def.ty))
+            && !self.context.has_keyword(def.ty, hay, r.start)
+        {
+            return None;
+        }
+        Some(r)
+    }
+
+    fn scan_custom(&self, det: &CustomDetector, hay: &[u8], ctx: ScanCtx, out: &mut Vec<Hit>) {
+        let keyed = ctx.key == Some(KeyClass::Custom(det.index));
+        let mut push = |r: Range<usize>| {
+            if r.is_empty() {
+                return;
+            }
+            if let Some(v) = det.validator {
+                if !custom_validate(v, &hay[r.clone()]) {
+                    return;
+                }
+            }
+            if let Some(ac) = &det.keywords {
+                if !keyed && !keyword_before(ac, hay, r.start) {
+                    return;
+                }
+            }
+            out.push(Hit {
+                ty: PhiType::Custom(det.index),
+                range: r,
+            });
+        };
+        match det.value_group {
+            Some(g) => {
+                for caps in det.re.captures_iter(hay) {
+                    if let Some(m) = caps.get(g) {
+                        push(m.range());
+                    }
+                }
+            }
+            None => {
+                for m in det.re.find_iter(hay) {
+                    push(m.range());
+                }
+            }
+        }
+    }
+}
+
+/// Generates "keyword, separator, value" patterns for MRN, insurance, passport and DL.
+fn keyword_value_patterns(
+    cfg: &ScannerConfig<'_>,
+) -> Result<Vec<(PatternDef, String)>, EngineError> {
+    let mut out = Vec::new();
+    for ty in patterns::KEYWORD_VALUE_TYPES {
+        if !(cfg.enabled)(ty) {
+            continue;
+        }
+        let words = (cfg.keywords)(ty);
+        if words.is_empty() {
+            continue;
+        }
+        let alts: Vec<String> = words.iter().map(|w| regex_syntax_escape(w)).collect();
+        let src = format!(
+            r"(?i:\b(?:{}))[ \t:#=\-]+(?:(?i:number|num|no|id)\.?[ \t:#=\-]+)?[A-Za-z0-9][A-Za-z0-9\-]{{3,24}}\b",
+            alts.join("|")
+        );
+        let check = match ty {
+            PhiType::Passport => Check::PassportToken,
+            PhiType::DriverLicense => Check::TrailingToken { min_digits: 3 },
+            _ => Check::TrailingToken { min_digits: 2 },
+        };
+        out.push((
+            PatternDef {
+                ty,
+                regex: "",
+                check,
+                context: Context::Free,
+                numeric: false,
+            },
+            src,
+        ));
+    }
+    Ok(out)
+}
+
+/// Escapes regex metacharacters in a keyword (longest alternatives come first
+/// because lists are given longest-first).
+fn regex_syntax_escape(word: &str) -> String {
+    regex::escape(word)
+}
+
+fn compile_custom(i: usize, spec: &CustomDetectorSpec) -> Result<CustomDetector, EngineError> {
+    let index = u16::try_from(i).map_err(|_| EngineError::Invalid {
+        path: "custom".into(),
+        problem: "too many custom detectors".into(),
+    })?;
+    let re = regex::bytes::RegexBuilder::new(&spec.regex)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| EngineError::InvalidRegex {
+            path: format!("custom[{i}].regex"),
+            message: e.to_string(),
+        })?;
+    if re.is_match(b"") {
+        return Err(EngineError::InvalidRegex {
+            path: format!("custom[{i}].regex"),
+            message: "matches the empty string".into(),
+        });
+    }
+    let value_group = re.capture_names().position(|n| n == Some("value"));
+    let keywords = if spec.keywords.is_empty() {
+        None
+    } else {
+        Some(keyword_automaton(
+            &spec.keywords,
+            &format!("custom[{i}].keywords"),
+        )?)
+    };
+    Ok(CustomDetector {
+        index,
+        re,
+        value_group,
+        keywords,
+        validator: spec.validator,
+    })
+}
+
+fn custom_validate(v: ValidatorSpec, s: &[u8]) -> bool {
+    match v {
+        ValidatorSpec::Luhn => validate::luhn(s),
+        ValidatorSpec::Npi => validate::npi(s),
+        ValidatorSpec::Dea => validate::dea(s),
+        ValidatorSpec::Ssn => validate::ssn(s),
+        ValidatorSpec::Mbi => validate::mbi(s),
+    }
+}
+
+/// A numeric candidate glued to a longer number (`1.2125550143`, `2125550143-7`).
+fn glued(hay: &[u8], r: &Range<usize>) -> bool {
+    let (s, e) = (r.start, r.end);
+    if s > 0 {
+        let p = hay[s - 1];
+        if p.is_ascii_digit()
+            || (matches!(p, b'.' | b'-' | b'/' | b',') && s >= 2 && hay[s - 2].is_ascii_digit())
+        {
+            return true;
+        }
+    }
+    if e < hay.len() {
+        let n = hay[e];
+        if n.is_ascii_digit()
+            || (matches!(n, b'.' | b'-' | b'/') && e + 1 < hay.len() && hay[e + 1].is_ascii_digit())
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// `%3Djohn%40x.com`: the local part must not start with a percent escape's hex digits.
+fn email_prefix_skip(hay: &[u8], start: usize) -> usize {
+    if start > 0
+        && hay[start - 1] == b'%'
+        && hay.len() >= start + 2
+        && hay[start].is_ascii_hexdigit()
+        && hay[start + 1].is_ascii_hexdigit()
+    {
+        2
+    } else {
+        0
+    }
+}
+
+/// Rejects asset names like `icon@2x.png` and over-long local parts.
+fn email_ok(s: &[u8]) -> bool {
+    let (local, domain) = if let Some(i) = memchr::memchr(b'@', s) {
+        (&s[..i], &s[i + 1..])
+    } else if let Some(i) = memchr::memmem::find(s, b"%40") {
+        (&s[..i], &s[i + 3..])
+    } else {
+        return false;
+    };
+    let domain = domain
+        .strip_prefix(b"25")
+        .filter(|_| s.windows(5).any(|w| w == b"%2540"))
+        .unwrap_or(domain);
+    if local.is_empty() || local.len() > 64 || local[0] == b'.' {
+        return false;
+    }
+    let first_label = domain.split(|&b| b == b'.').next().unwrap_or(domain);
+    if first_label.len() >= 2
+        && first_label.ends_with(b"x")
+        && first_label[..first_label.len() - 1]
+            .iter()
+            .all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let tld = domain.rsplit(|&b| b == b'.').next().unwrap_or(domain);
+    const FILE_EXT: [&[u8]; 12] = [
+        b"png", b"jpg", b"jpeg", b"gif", b"svg", b"webp", b"css", b"js", b"ico", b"avif", b"bmp",
+        b"tiff",
+    ];
+    !FILE_EXT.iter().any(|e| tld.eq_ignore_ascii_case(e))
+}
+
+/// Removes ordinal suffixes (`14th` → `14`) into a small stack buffer.
+fn strip_ordinals(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if i > 0 && s[i - 1].is_ascii_digit() && i + 1 < s.len() {
+            let two = [s[i].to_ascii_lowercase(), s[i + 1].to_ascii_lowercase()];
+            if matches!(&two, b"st" | b"nd" | b"rd" | b"th") {
+                i += 2;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
+}
+
+/// `1985-03-14T10:00` or `2024-01-02 10:11:12`: a timestamp, not a birth date.
+fn followed_by_time(hay: &[u8], end: usize) -> bool {
+    let rest = &hay[end..];
+    rest.len() >= 4
+        && matches!(rest[0], b'T' | b' ')
+        && rest[1].is_ascii_digit()
+        && (rest[2] == b':' || (rest[2].is_ascii_digit() && rest[3] == b':'))
+}
+
+/// Start of the last `[A-Za-z0-9-]` run in the match.
+fn trailing_token(hay: &[u8], r: &Range<usize>) -> usize {
+    let mut s = r.end;
+    while s > r.start && (hay[s - 1].is_ascii_alphanumeric() || hay[s - 1] == b'-') {
+        s -= 1;
+    }
+    s
+}
+
+/// US passport book/card numbers: 9 digits, or one letter and 8 digits.
+fn passport_ok(v: &[u8]) -> bool {
+    v.len() == 9
+        && v[1..].iter().all(u8::is_ascii_digit)
+        && (v[0].is_ascii_digit() || v[0].is_ascii_alphabetic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanner() -> Scanner {
+        let kw = |t: PhiType| {
+            patterns::default_keywords(t)
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        };
+        Scanner::compile(&ScannerConfig {
+            enabled: &|_| true,
+            keywords: &kw,
+            custom: &[],
+        })
+        .unwrap()
+    }
+
+    fn types(s: &Scanner, text: &str) -> Vec<(PhiType, String)> {
+        let mut out = Vec::new();
+        s.scan(text.as_bytes(), ScanCtx::default(), &mut out);
+        out.into_iter()
+            .map(|h| (h.ty, text[h.range].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn finds_the_basics() {
+        let s = scanner();
+        let t = types(
+            &s,
+            "mail jane.doe@example.com or call (212) 555-0143, SSN 219-44-5678",
+        );
+        assert_eq!(
+            t,
+            vec![
+                (PhiType::Email, "jane.doe@example.com".into()),
+                (PhiType::Phone, "(212) 555-0143".into()),
+                (PhiType::Ssn, "219-44-5678".into()),
+            ]
+        );
+        let t = types(&s, "card 4111 1111 1111 1111 exp 12/27 from 203.0.113.9");
+        assert_eq!(t[0], (PhiType::CreditCard, "4111 1111 1111 1111".into()));
+        assert_eq!(t[1], (PhiType::Ipv4, "203.0.113.9".into()));
+        let t = types(
+            &s,
+            "MRN: 00482913 Member ID: XK8823411 passport no. 512345678",
+        );
+        assert_eq!(t[0], (PhiType::Mrn, "00482913".into()));
+        assert_eq!(t[1], (PhiType::InsuranceId, "XK8823411".into()));
+        assert_eq!(t[2], (PhiType::Passport, "512345678".into()));
+    }
+
+    #[test]
+    fn hard_negatives_pass() {
+        let s = scanner();
+        for text in [
+            "ts=1700000000 ms=1700000000123 ga=GA1.2.123456789.1700000000",
+            "order 4111111111111112 sku WX-2291-L v2.14.1 price 19.99",
+            "id 550e8400-e29b-41d4-a716-446655440000 at 2024-01-02 10:11:12",
+            "iPhone 15 2125550143 icon@2x.png pk_live_51Habcdefghijklmnop",
+            "digest 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ] {
+            assert_eq!(types(&s, text), vec![], "{text}");
+        }
+    }
+
+    #[test]
+    fn context_rules() {
+        let s = scanner();
+        assert_eq!(types(&s, "phone 2125550143")[0].0, PhiType::Phone);
+        assert_eq!(types(&s, "dob: 1985-03-14")[0].0, PhiType::DateOfBirth);
+        assert_eq!(
+            types(&s, "born March 14th, 1985")[0].0,
+            PhiType::DateOfBirth
+        );
+        assert_eq!(types(&s, "NPI 1234567893")[0].0, PhiType::Npi);
+        assert_eq!(types(&s, "ssn 219445678")[0].0, PhiType::Ssn);
+        assert!(types(&s, "dob at 2024-01-02 10:11:12").is_empty());
+    }
+}

@@ -1,0 +1,290 @@
+//! The built-in candidate patterns and the post-match check each one needs.
+//!
+//! All patterns are ASCII-only (compiled with Unicode off, on bytes), so the
+//! lazy DFA never falls back to a slow path on non-ASCII input.
+
+use crate::types::PhiType;
+
+/// What to verify once a pattern matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// The pattern is specific enough.
+    None,
+    /// E-mail sanity (not `icon@2x.png`).
+    Email,
+    /// Luhn + brand.
+    Card,
+    /// SSA rules.
+    Ssn,
+    /// NANP rules (extension allowed).
+    Phone,
+    /// CMS MBI rules.
+    Mbi,
+    /// DEA checksum.
+    Dea,
+    /// NPI Luhn.
+    Npi,
+    /// Calendar date, not followed by a time of day.
+    Date,
+    /// Dotted quad.
+    Ipv4,
+    /// Parses as IPv6.
+    Ipv6,
+    /// The value is the last token of the match (keyword patterns); it must
+    /// hold at least `min_digits` digits.
+    TrailingToken {
+        /// Minimum digits in the value.
+        min_digits: u8,
+    },
+    /// US passport: 9 digits, or a letter and 8 digits, as the trailing token.
+    PassportToken,
+    /// The value is the 5/9-digit ZIP at the end of the match.
+    TrailingZip,
+}
+
+/// Whether a pattern needs a context keyword (or a field of its type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    /// Always reported.
+    Free,
+    /// Needs a keyword before it or a field of the same type.
+    Required,
+}
+
+/// One built-in pattern.
+#[derive(Clone, Copy, Debug)]
+pub struct PatternDef {
+    /// The type reported.
+    pub ty: PhiType,
+    /// The candidate regex.
+    pub regex: &'static str,
+    /// The post-match check.
+    pub check: Check,
+    /// Context requirement.
+    pub context: Context,
+    /// Reject when glued to a longer number (`1.2125550143`, `12-219-44-5678`).
+    pub numeric: bool,
+}
+
+const fn def(ty: PhiType, regex: &'static str, check: Check) -> PatternDef {
+    PatternDef {
+        ty,
+        regex,
+        check,
+        context: Context::Free,
+        numeric: false,
+    }
+}
+
+const fn num(ty: PhiType, regex: &'static str, check: Check, context: Context) -> PatternDef {
+    PatternDef {
+        ty,
+        regex,
+        check,
+        context,
+        numeric: true,
+    }
+}
+
+const MONTH: &str = "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+
+/// Street suffixes accepted after a house number and street name.
+const SUFFIX: &str = "(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl)";
+
+/// Built-in patterns in priority order (first accepted wins at a position).
+/// Keyword patterns (`{KW}`) are generated per profile in `scanner.rs`.
+pub fn builtin() -> Vec<PatternDef> {
+    use PhiType as T;
+    vec![
+        def(
+            T::AwsAccessKey,
+            r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+            Check::None,
+        ),
+        def(
+            T::StripeSecretKey,
+            r"\b(?:sk|rk)_live_[A-Za-z0-9]{16,247}\b",
+            Check::None,
+        ),
+        def(
+            T::ShopifyToken,
+            r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}\b",
+            Check::None,
+        ),
+        def(
+            T::Jwt,
+            r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+            Check::None,
+        ),
+        def(
+            T::BearerToken,
+            r"(?i:\bbearer)[ \t]+[A-Za-z0-9\-._~+/]{16,}=*",
+            Check::TrailingToken { min_digits: 0 },
+        ),
+        def(
+            T::Email,
+            r"[A-Za-z0-9._+\-]+(?:@|%40|%2540)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b",
+            Check::Email,
+        ),
+        def(
+            T::Mbi,
+            r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y]{2}[0-9]{2}\b",
+            Check::Mbi,
+        ),
+        def(
+            T::Dea,
+            r"\b[ABCDEFGHJKLMPRSTUX][A-Z9][0-9]{7}\b",
+            Check::Dea,
+        ),
+        num(
+            T::CreditCard,
+            r"\b(?:[0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4}[ \-][0-9]{1,7}|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5}|[0-9]{13,19})\b",
+            Check::Card,
+            Context::Free,
+        ),
+        num(
+            T::Ssn,
+            r"\b(?:[0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})\b",
+            Check::Ssn,
+            Context::Free,
+        ),
+        num(
+            T::Phone,
+            r"(?:\+1[ .\-]?|\b1[ .\-])?(?:\([0-9]{3}\)[ .\-]?|\b[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}\b(?:[ ]?(?i:x|ext\.?|extension)[ ]?[0-9]{1,6}\b)?|\+1[0-9]{10}\b",
+            Check::Phone,
+            Context::Free,
+        ),
+        def(
+            T::StreetAddress,
+            // Filled in by `address_regex()`.
+            "",
+            Check::None,
+        ),
+        num(T::DateOfBirth, "", Check::Date, Context::Required),
+        num(
+            T::Ipv4,
+            r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b",
+            Check::Ipv4,
+            Context::Free,
+        ),
+        def(
+            T::Ipv6,
+            r"(?i:[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})",
+            Check::Ipv6,
+        ),
+        def(
+            T::Zip,
+            r",[ ]?(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR)[ ]{1,2}[0-9]{5}(?:-[0-9]{4})?\b",
+            Check::TrailingZip,
+        ),
+        num(T::Npi, r"\b[12][0-9]{9}\b", Check::Npi, Context::Required),
+        num(T::Ssn, r"\b[0-9]{9}\b", Check::Ssn, Context::Required),
+        num(
+            T::Phone,
+            r"\b1?[0-9]{10}\b",
+            Check::Phone,
+            Context::Required,
+        ),
+    ]
+}
+
+/// House number, optional direction, 1–4 capitalised words or an ordinal, a suffix,
+/// and an optional unit.
+pub fn address_regex() -> String {
+    format!(
+        r"\b[0-9]{{1,6}}[ ](?:[NSEW]\.?[ ])?(?:[A-Z][a-z]+|[0-9]{{1,3}}(?:st|nd|rd|th))(?:[ ][A-Z][a-z]+){{0,3}}[ ](?i:{SUFFIX})\b\.?(?:,?[ ](?i:apt|suite|ste|unit)\.?[ ]?#?[A-Za-z0-9\-]{{1,6}}\b|[ ]#[A-Za-z0-9\-]{{1,6}}\b)?"
+    )
+}
+
+/// ISO, US and written-month dates.
+pub fn date_regex() -> String {
+    format!(
+        r"\b(?:[0-9]{{4}}[\-/.][0-9]{{1,2}}[\-/.][0-9]{{1,2}}|[0-9]{{1,2}}[\-/.][0-9]{{1,2}}[\-/.][0-9]{{4}}|(?i:{MONTH})\.?[ ][0-9]{{1,2}}(?:st|nd|rd|th)?,?[ ][0-9]{{4}}|[0-9]{{1,2}}(?:st|nd|rd|th)?[ ](?i:{MONTH})\.?,?[ ][0-9]{{4}})\b"
+    )
+}
+
+/// Default context keywords per type (a profile's `context` map replaces them).
+pub fn default_keywords(ty: PhiType) -> &'static [&'static str] {
+    match ty {
+        PhiType::Ssn => &["ssn", "social security", "soc sec", "ss#"],
+        PhiType::Phone => &[
+            "phone",
+            "tel",
+            "telephone",
+            "mobile",
+            "cell",
+            "call",
+            "fax",
+            "sms",
+            "text",
+            "whatsapp",
+            "contact",
+        ],
+        PhiType::Npi => &["npi", "provider", "prescriber", "national provider"],
+        PhiType::DateOfBirth => &[
+            "dob",
+            "d.o.b",
+            "birth",
+            "born",
+            "birthday",
+            "birthdate",
+            "date of birth",
+            "bday",
+        ],
+        PhiType::Mrn => &[
+            "mrn",
+            "medical record number",
+            "medical record",
+            "chart number",
+            "patient id",
+            "patient no",
+        ],
+        PhiType::InsuranceId => &[
+            "member id",
+            "member number",
+            "member no",
+            "member #",
+            "subscriber id",
+            "subscriber number",
+            "policy number",
+            "policy no",
+            "policy #",
+            "insurance id",
+            "insurance number",
+            "medicaid id",
+            "medicaid number",
+            "health plan id",
+        ],
+        PhiType::Passport => &["passport number", "passport no", "passport #", "passport"],
+        PhiType::DriverLicense => &[
+            "driver's license",
+            "drivers license",
+            "driver license",
+            "driver lic",
+            "license number",
+            "dl",
+            "dln",
+        ],
+        _ => &[],
+    }
+}
+
+/// Types whose keyword list may be configured under `context`.
+pub const CONTEXT_TYPES: [PhiType; 8] = [
+    PhiType::Ssn,
+    PhiType::Phone,
+    PhiType::Npi,
+    PhiType::DateOfBirth,
+    PhiType::Mrn,
+    PhiType::InsuranceId,
+    PhiType::Passport,
+    PhiType::DriverLicense,
+];
+
+/// Types detected by "keyword then value" patterns.
+pub const KEYWORD_VALUE_TYPES: [PhiType; 4] = [
+    PhiType::Mrn,
+    PhiType::InsuranceId,
+    PhiType::Passport,
+    PhiType::DriverLicense,
+];

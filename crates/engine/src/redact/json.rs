@@ -1,0 +1,467 @@
+//! JSON walker: one pass parses, tracks key paths, scans keys and scalar values
+//! and records edits; the output is the input spliced with those edits, so
+//! formatting and untouched bytes are preserved and the result stays valid JSON.
+
+use std::ops::Range;
+
+use crate::codec;
+use crate::detect::keys::KeyClass;
+use crate::types::{Encoding, UnscannableReason};
+
+use super::{Edit, Field, Origin, PathRef, Run};
+
+/// Why a walk stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WalkError {
+    /// Not well-formed JSON.
+    Malformed,
+    /// A bound was hit.
+    Unscannable(UnscannableReason),
+}
+
+impl From<UnscannableReason> for WalkError {
+    fn from(r: UnscannableReason) -> Self {
+        WalkError::Unscannable(r)
+    }
+}
+
+/// A splice: replace `range` of the input with `bytes` (empty = removal).
+#[derive(Debug)]
+struct Splice {
+    range: Range<usize>,
+    bytes: Vec<u8>,
+    removal: bool,
+}
+
+/// One member / element of the container being parsed.
+#[derive(Clone, Copy, Debug)]
+struct Member {
+    start: usize,
+    end: usize,
+    dropped: bool,
+}
+
+struct Walker<'a, 'r, 'p> {
+    s: &'a [u8],
+    pos: usize,
+    run: &'r mut Run<'p>,
+    origin: &'r Origin,
+    dec_depth: u8,
+    splices: Vec<Splice>,
+    /// Rendered key path (`a.b[2].c`).
+    path: String,
+    /// Decoded key bytes of the enclosing keys, and each key's range in `keys`.
+    keys: Vec<u8>,
+    key_ranges: Vec<Range<usize>>,
+    /// Reused member lists, one per nesting level.
+    member_bufs: Vec<Vec<Member>>,
+}
+
+/// Walks `s` as one JSON document. `Ok(None)` when nothing was found.
+pub(crate) fn walk(
+    run: &mut Run<'_>,
+    s: &[u8],
+    origin: &Origin,
+    prefix: &str,
+    dec_depth: u8,
+) -> Result<Option<Vec<u8>>, WalkError> {
+    let findings_before = run.findings.len();
+    let blocked_before = run.blocked;
+    let mut w = Walker {
+        s,
+        pos: 0,
+        run,
+        origin,
+        dec_depth,
+        splices: Vec::new(),
+        path: prefix.to_string(),
+        keys: Vec::new(),
+        key_ranges: Vec::new(),
+        member_bufs: Vec::new(),
+    };
+    w.ws();
+    let parsed = w.value(None, 0).map(|_| ());
+    w.ws();
+    match parsed {
+        Ok(()) if w.pos == s.len() => {}
+        Err(WalkError::Unscannable(r)) => return Err(WalkError::Unscannable(r)),
+        _ => {
+            w.run.findings.truncate(findings_before);
+            w.run.blocked = blocked_before;
+            return Err(WalkError::Malformed);
+        }
+    }
+    if w.splices.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(apply(s, w.splices)))
+}
+
+/// Applies splices (sorted by start; removals first at equal starts; anything
+/// inside an earlier removal is skipped).
+fn apply(s: &[u8], mut splices: Vec<Splice>) -> Vec<u8> {
+    splices.sort_by_key(|sp| (sp.range.start, !sp.removal));
+    let mut out = Vec::with_capacity(s.len());
+    let mut cursor = 0;
+    for sp in splices {
+        if sp.range.start < cursor {
+            cursor = cursor.max(sp.range.end);
+            continue;
+        }
+        out.extend_from_slice(&s[cursor..sp.range.start]);
+        out.extend_from_slice(&sp.bytes);
+        cursor = sp.range.end;
+    }
+    out.extend_from_slice(&s[cursor..]);
+    out
+}
+
+impl Walker<'_, '_, '_> {
+    fn ws(&mut self) {
+        while self.pos < self.s.len() && matches!(self.s[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn expect(&mut self, b: u8) -> Result<(), WalkError> {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(WalkError::Malformed)
+        }
+    }
+
+    /// Parses one value; returns whether it must be dropped from its container.
+    fn value(&mut self, key: Option<KeyClass>, depth: u16) -> Result<bool, WalkError> {
+        match self.peek().ok_or(WalkError::Malformed)? {
+            b'{' => self.object(depth + 1).map(|_| false),
+            b'[' => self.array(key, depth + 1).map(|_| false),
+            b'"' => {
+                let r = self.string()?;
+                self.scalar(r, true, key)
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => {
+                let r = self.number()?;
+                let digits = self.s[r.clone()]
+                    .iter()
+                    .filter(|b| b.is_ascii_digit())
+                    .count();
+                if key.is_some() || digits >= 13 {
+                    self.scalar(r, false, key)
+                } else {
+                    Ok(false)
+                }
+            }
+            _ => Err(WalkError::Malformed),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<bool, WalkError> {
+        if self.s[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(false)
+        } else {
+            Err(WalkError::Malformed)
+        }
+    }
+
+    /// Range of a string token including quotes.
+    fn string(&mut self) -> Result<Range<usize>, WalkError> {
+        let start = self.pos;
+        self.expect(b'"')?;
+        loop {
+            let rest = &self.s[self.pos..];
+            let i = memchr::memchr2(b'"', b'\\', rest).ok_or(WalkError::Malformed)?;
+            if rest[..i].iter().any(|&b| b < 0x20) {
+                return Err(WalkError::Malformed);
+            }
+            self.pos += i;
+            if self.s[self.pos] == b'"' {
+                self.pos += 1;
+                return Ok(start..self.pos);
+            }
+            self.pos += 2;
+            if self.pos > self.s.len() {
+                return Err(WalkError::Malformed);
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Range<usize>, WalkError> {
+        let start = self.pos;
+        let s = self.s;
+        let digits = |p: &mut usize| {
+            let b = *p;
+            while *p < s.len() && s[*p].is_ascii_digit() {
+                *p += 1;
+            }
+            *p > b
+        };
+        let mut p = self.pos;
+        if s.get(p) == Some(&b'-') {
+            p += 1;
+        }
+        if s.get(p) == Some(&b'0') {
+            p += 1;
+        } else if !digits(&mut p) {
+            return Err(WalkError::Malformed);
+        }
+        if s.get(p) == Some(&b'.') {
+            p += 1;
+            if !digits(&mut p) {
+                return Err(WalkError::Malformed);
+            }
+        }
+        if matches!(s.get(p), Some(b'e' | b'E')) {
+            p += 1;
+            if matches!(s.get(p), Some(b'+' | b'-')) {
+                p += 1;
+            }
+            if !digits(&mut p) {
+                return Err(WalkError::Malformed);
+            }
+        }
+        self.pos = p;
+        Ok(start..p)
+    }
+
+    /// Scans a scalar token; records a replacement splice; returns "drop".
+    fn scalar(
+        &mut self,
+        r: Range<usize>,
+        quoted: bool,
+        key: Option<KeyClass>,
+    ) -> Result<bool, WalkError> {
+        let s = self.s;
+        let inner = if quoted {
+            r.start + 1..r.end - 1
+        } else {
+            r.clone()
+        };
+        let raw = &s[inner.clone()];
+        let decoded = codec::json_unescape(raw).ok_or(WalkError::Malformed)?;
+        let origin = match &decoded {
+            std::borrow::Cow::Borrowed(_) => self.origin.shift(inner.start),
+            std::borrow::Cow::Owned(_) => self.origin.decoded(r.clone(), Encoding::JsonEscape),
+        };
+        let field = Field {
+            key,
+            path: if self.path.is_empty() {
+                PathRef::None
+            } else {
+                PathRef::Str(&self.path)
+            },
+        };
+        let edit = self.run.value(&decoded, &field, &origin, self.dec_depth)?;
+        Ok(match edit {
+            None => false,
+            Some(Edit::Drop) => true,
+            Some(Edit::Replace(b)) => {
+                let mut bytes = Vec::with_capacity(b.len() + 2);
+                codec::json_quote(&b, &mut bytes);
+                self.splices.push(Splice {
+                    range: r,
+                    bytes,
+                    removal: false,
+                });
+                false
+            }
+        })
+    }
+
+    fn take_members(&mut self, depth: u16) -> Vec<Member> {
+        let i = usize::from(depth);
+        if self.member_bufs.len() <= i {
+            self.member_bufs.resize_with(i + 1, Vec::new);
+        }
+        let mut v = std::mem::take(&mut self.member_bufs[i]);
+        v.clear();
+        v
+    }
+
+    fn check_depth(&self, depth: u16) -> Result<(), WalkError> {
+        if depth > self.run.profile.limits.max_json_depth {
+            Err(WalkError::Unscannable(UnscannableReason::JsonDepth))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn object(&mut self, depth: u16) -> Result<(), WalkError> {
+        self.check_depth(depth)?;
+        self.expect(b'{')?;
+        let mut members = self.take_members(depth);
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.member_bufs[usize::from(depth)] = members;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let start = self.pos;
+            let kr = self.string()?;
+            let raw_key = &self.s[kr.start + 1..kr.end - 1];
+            let key = codec::json_unescape(raw_key).ok_or(WalkError::Malformed)?;
+            let path_len = self.path.len();
+            let keys_len = self.keys.len();
+            if !self.path.is_empty() {
+                self.path.push('.');
+            }
+            self.path.push_str(&String::from_utf8_lossy(&key));
+            self.keys.extend_from_slice(&key);
+            let class = {
+                let keys = &self.keys;
+                let parents = self.key_ranges.iter().map(|r| &keys[r.clone()]);
+                self.run.profile.keys.classify(&key, parents, false)
+            };
+            self.key_ranges.push(keys_len..self.keys.len());
+            let mut dropped = self.scan_key(&key, kr.clone())?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            dropped |= self.value(class, depth)?;
+            let end = self.pos;
+            self.key_ranges.pop();
+            self.keys.truncate(keys_len);
+            self.path.truncate(path_len);
+            members.push(Member {
+                start,
+                end,
+                dropped,
+            });
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return Err(WalkError::Malformed),
+            }
+        }
+        self.removals(&members);
+        self.member_bufs[usize::from(depth)] = members;
+        Ok(())
+    }
+
+    /// Keys can hold PHI too (`{"jane@x.com": true}`): scan and mask them.
+    fn scan_key(&mut self, key: &[u8], kr: Range<usize>) -> Result<bool, WalkError> {
+        let mut hits = Vec::new();
+        self.run.scan(key, None, &mut hits);
+        if hits.is_empty() {
+            return Ok(false);
+        }
+        let escaped = memchr::memchr(b'\\', &self.s[kr.clone()]).is_some();
+        let origin = if escaped {
+            self.origin.decoded(kr.clone(), Encoding::JsonEscape)
+        } else {
+            self.origin.shift(kr.start + 1)
+        };
+        let mut out = Vec::with_capacity(key.len() + 16);
+        let mut cursor = 0;
+        let mut drop = false;
+        for h in &hits {
+            let action = self.run.record(h.ty, &h.range, &origin, &Field::NONE);
+            drop |= action == crate::types::Action::Drop;
+            out.extend_from_slice(&key[cursor..h.range.start]);
+            self.run.render(h.ty, &key[h.range.clone()], &mut out);
+            cursor = h.range.end;
+        }
+        out.extend_from_slice(&key[cursor..]);
+        let mut bytes = Vec::with_capacity(out.len() + 2);
+        codec::json_quote(&out, &mut bytes);
+        self.splices.push(Splice {
+            range: kr,
+            bytes,
+            removal: false,
+        });
+        Ok(drop)
+    }
+
+    fn array(&mut self, key: Option<KeyClass>, depth: u16) -> Result<(), WalkError> {
+        self.check_depth(depth)?;
+        self.expect(b'[')?;
+        let mut members = self.take_members(depth);
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            self.member_bufs[usize::from(depth)] = members;
+            return Ok(());
+        }
+        let mut index = 0usize;
+        loop {
+            self.ws();
+            let start = self.pos;
+            let path_len = self.path.len();
+            self.path.push('[');
+            self.path.push_str(itoa_usize(index, &mut [0u8; 20]));
+            self.path.push(']');
+            let dropped = self.value(key, depth)?;
+            self.path.truncate(path_len);
+            members.push(Member {
+                start,
+                end: self.pos,
+                dropped,
+            });
+            index += 1;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return Err(WalkError::Malformed),
+            }
+        }
+        self.removals(&members);
+        self.member_bufs[usize::from(depth)] = members;
+        Ok(())
+    }
+
+    /// Turns dropped members into removal splices that keep commas valid.
+    fn removals(&mut self, members: &[Member]) {
+        if !members.iter().any(|m| m.dropped) {
+            return;
+        }
+        let last_kept = members.iter().rposition(|m| !m.dropped);
+        for (i, m) in members.iter().enumerate() {
+            if !m.dropped {
+                continue;
+            }
+            let range = match last_kept {
+                None => members[0].start..members[members.len() - 1].end,
+                Some(k) if k > i => m.start..members[i + 1].start,
+                Some(_) => members[i - 1].end..m.end,
+            };
+            self.splices.push(Splice {
+                range,
+                bytes: Vec::new(),
+                removal: true,
+            });
+        }
+    }
+}
+
+/// Formats `n` without allocating.
+fn itoa_usize(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}

@@ -1,0 +1,442 @@
+//! Applying actions: walkers for each format share one per-call [`Run`] that
+//! decodes nested encodings within the profile's bounds, scans values and
+//! renders replacements.
+
+pub mod action;
+pub(crate) mod json;
+pub(crate) mod query;
+pub(crate) mod text;
+
+use std::ops::Range;
+
+use crate::codec;
+use crate::detect::keys::KeyClass;
+use crate::detect::validate;
+use crate::detect::{Hit, ScanCtx};
+use crate::profile::Profile;
+use crate::types::{Action, Encoding, Finding, Outcome, PhiType, UnscannableReason};
+
+/// A value rewrite decided by a walker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Edit {
+    /// Replace the value with these (decoded-layer) bytes.
+    Replace(Vec<u8>),
+    /// Remove the enclosing field.
+    Drop,
+}
+
+/// Where the bytes being scanned came from, to report input coordinates.
+#[derive(Clone, Debug)]
+pub(crate) enum Origin {
+    /// The bytes are a verbatim slice of the input starting at this offset.
+    Exact(usize),
+    /// The bytes were decoded from this input range with this (outermost) encoding.
+    Whole(Range<usize>, Encoding),
+}
+
+impl Origin {
+    fn map(&self, r: &Range<usize>) -> (Range<usize>, Encoding) {
+        match self {
+            Origin::Exact(o) => (o + r.start..o + r.end, Encoding::Plain),
+            Origin::Whole(w, e) => (w.clone(), *e),
+        }
+    }
+
+    /// The origin of a sub-slice `sub` after decoding it with `enc`.
+    pub(crate) fn decoded(&self, sub: Range<usize>, enc: Encoding) -> Origin {
+        match self {
+            Origin::Exact(o) => Origin::Whole(o + sub.start..o + sub.end, enc),
+            Origin::Whole(w, e) => Origin::Whole(w.clone(), *e),
+        }
+    }
+
+    /// The origin of a verbatim sub-slice starting at `start`.
+    pub(crate) fn shift(&self, start: usize) -> Origin {
+        match self {
+            Origin::Exact(o) => Origin::Exact(o + start),
+            whole => whole.clone(),
+        }
+    }
+}
+
+/// A key path, rendered to a string only when a finding needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PathRef<'a> {
+    /// Not in a field.
+    None,
+    /// A rendered path.
+    Str(&'a str),
+    /// A raw key.
+    Bytes(&'a [u8]),
+    /// `prefix.key`.
+    Join(&'a str, &'a [u8]),
+}
+
+impl PathRef<'_> {
+    fn render(&self) -> Option<String> {
+        match self {
+            PathRef::None => None,
+            PathRef::Str(s) => Some((*s).to_string()),
+            PathRef::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            PathRef::Join("", b) => Some(String::from_utf8_lossy(b).into_owned()),
+            PathRef::Join(p, b) => Some(format!("{p}.{}", String::from_utf8_lossy(b))),
+        }
+    }
+
+    /// Renders into an owned string for nesting (`None` → empty).
+    pub(crate) fn to_prefix(self) -> String {
+        self.render().unwrap_or_default()
+    }
+}
+
+/// The field a value sits in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Field<'a> {
+    /// Key class, if the key matched a rule.
+    pub key: Option<KeyClass>,
+    /// Key path for findings.
+    pub path: PathRef<'a>,
+}
+
+impl Field<'_> {
+    /// A value outside any field.
+    pub(crate) const NONE: Field<'static> = Field {
+        key: None,
+        path: PathRef::None,
+    };
+}
+
+/// Bytes that any built-in pattern needs at least one of (short values without
+/// them are not run through the scanner).
+static INTERESTING: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = b'0';
+    while b <= b'9' {
+        t[b as usize] = true;
+        b += 1;
+    }
+    t[b'@' as usize] = true;
+    t[b'_' as usize] = true;
+    t[b':' as usize] = true;
+    t
+};
+
+/// Values at least this long are always scanned.
+const ALWAYS_SCAN: usize = 20;
+
+/// Per-call state: findings so far, block flag, remaining decode budget.
+pub(crate) struct Run<'p> {
+    pub(crate) profile: &'p Profile,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) blocked: bool,
+    budget: usize,
+}
+
+impl<'p> Run<'p> {
+    pub(crate) fn new(profile: &'p Profile) -> Run<'p> {
+        Run {
+            profile,
+            findings: Vec::new(),
+            blocked: false,
+            budget: profile.limits.max_expansion_bytes,
+        }
+    }
+
+    /// Turns the run into an outcome given the rewritten bytes (if any).
+    pub(crate) fn finish(self, output: Option<Vec<u8>>) -> Outcome {
+        if self.blocked {
+            return Outcome::Blocked {
+                findings: self.findings,
+            };
+        }
+        match output {
+            Some(output) if !self.findings.is_empty() => Outcome::Redacted {
+                output,
+                findings: self.findings,
+            },
+            _ => Outcome::Clean,
+        }
+    }
+
+    /// Charges `n` decoded bytes against the expansion budget.
+    pub(crate) fn spend(&mut self, n: usize) -> Result<(), UnscannableReason> {
+        self.budget = self
+            .budget
+            .checked_sub(n)
+            .ok_or(UnscannableReason::ExpansionBudget)?;
+        Ok(())
+    }
+
+    fn action(&self, ty: PhiType) -> Action {
+        self.profile.action_for(ty)
+    }
+
+    /// Records a finding and returns its action.
+    pub(crate) fn record(
+        &mut self,
+        ty: PhiType,
+        r: &Range<usize>,
+        origin: &Origin,
+        field: &Field<'_>,
+    ) -> Action {
+        let (range, encoding) = origin.map(r);
+        let action = self.action(ty);
+        if action == Action::Block {
+            self.blocked = true;
+        }
+        self.findings.push(Finding {
+            phi_type: ty,
+            range,
+            key_path: field.path.render(),
+            action,
+            encoding,
+        });
+        action
+    }
+
+    /// Scans a value with the text scanner, honouring the cheap pre-check.
+    pub(crate) fn scan(&self, v: &[u8], key: Option<KeyClass>, hits: &mut Vec<Hit>) {
+        let scanner = &self.profile.scanner;
+        if v.len() < ALWAYS_SCAN
+            && !scanner.has_custom()
+            && !v.iter().any(|&b| INTERESTING[usize::from(b)])
+        {
+            return;
+        }
+        scanner.scan(v, ScanCtx { key }, hits);
+    }
+
+    /// Redacts one field value (already decoded at the current layer).
+    /// `None` = nothing found; `Drop` = remove the field.
+    pub(crate) fn value(
+        &mut self,
+        v: &[u8],
+        field: &Field<'_>,
+        origin: &Origin,
+        depth: u8,
+    ) -> Result<Option<Edit>, UnscannableReason> {
+        if depth > self.profile.limits.max_decode_depth {
+            return Err(UnscannableReason::DecodeDepth);
+        }
+        let t = v.trim_ascii();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        if let Some(KeyClass::Builtin(kt)) = field.key {
+            if let Some(ty) = self.keyed_whole(kt, t) {
+                return Ok(Some(self.whole(ty, v, origin, field)));
+            }
+        }
+        let first = t[0];
+        if (first == b'{' && t.ends_with(b"}")) || (first == b'[' && t.ends_with(b"]")) {
+            let nested = origin.decoded(0..v.len(), Encoding::NestedJson);
+            let prefix = field.path.to_prefix();
+            match json::walk(self, v, &nested, &prefix, depth + 1) {
+                Ok(out) => return Ok(out.map(Edit::Replace)),
+                Err(json::WalkError::Unscannable(r)) => return Err(r),
+                Err(json::WalkError::Malformed) => {}
+            }
+        }
+        let plus = plus_encoded(v);
+        if plus || codec::has_percent_escape(v) {
+            let decoded = codec::percent_decode(v, plus);
+            self.spend(decoded.len())?;
+            let inner = origin.decoded(0..v.len(), Encoding::Percent);
+            return Ok(match self.value(&decoded, field, &inner, depth + 1)? {
+                Some(Edit::Replace(b)) => {
+                    let mut out = Vec::with_capacity(b.len() + 8);
+                    codec::percent_encode(&b, &mut out);
+                    Some(Edit::Replace(out))
+                }
+                other => other,
+            });
+        }
+        if codec::looks_like_base64(t) {
+            if let Some(decoded) = codec::base64_text(t) {
+                self.spend(decoded.len())?;
+                let before = self.findings.len();
+                let inner = origin.decoded(0..v.len(), Encoding::Base64);
+                let edit = self.value(&decoded, field, &inner, depth + 1)?;
+                if let Some(found) = self.findings.get(before) {
+                    let ty = found.phi_type;
+                    return Ok(Some(match edit {
+                        Some(Edit::Drop) => Edit::Drop,
+                        _ => self.render_edit(ty, t),
+                    }));
+                }
+                return Ok(None);
+            }
+        }
+        if let Some(q) = embedded_query(v) {
+            return self.value_with_query(v, q, field, origin, depth);
+        }
+        self.value_text(v, field, origin)
+    }
+
+    /// Text-scans a value; any hit with `drop` drops the field.
+    fn value_text(
+        &mut self,
+        v: &[u8],
+        field: &Field<'_>,
+        origin: &Origin,
+    ) -> Result<Option<Edit>, UnscannableReason> {
+        let mut hits = Vec::new();
+        self.scan(v, field.key, &mut hits);
+        if hits.is_empty() {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(v.len() + 16);
+        let mut cursor = 0;
+        let mut drop = false;
+        for h in &hits {
+            let action = self.record(h.ty, &h.range, origin, field);
+            out.extend_from_slice(&v[cursor..h.range.start]);
+            drop |= action == Action::Drop;
+            self.render(h.ty, &v[h.range.clone()], &mut out);
+            cursor = h.range.end;
+        }
+        out.extend_from_slice(&v[cursor..]);
+        Ok(Some(if drop { Edit::Drop } else { Edit::Replace(out) }))
+    }
+
+    /// A value holding a URL or query string: walk the query part, scan the rest.
+    fn value_with_query(
+        &mut self,
+        v: &[u8],
+        q: Range<usize>,
+        field: &Field<'_>,
+        origin: &Origin,
+        depth: u8,
+    ) -> Result<Option<Edit>, UnscannableReason> {
+        let head = self.value_text(&v[..q.start], field, origin)?;
+        if head == Some(Edit::Drop) {
+            return Ok(Some(Edit::Drop));
+        }
+        let prefix = field.path.to_prefix();
+        let walked = query::walk(
+            self,
+            &v[q.clone()],
+            &origin.shift(q.start),
+            &prefix,
+            depth + 1,
+        )?;
+        if head.is_none() && walked.is_none() {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(v.len() + 16);
+        match head {
+            Some(Edit::Replace(h)) => out.extend_from_slice(&h),
+            _ => out.extend_from_slice(&v[..q.start]),
+        }
+        match walked {
+            Some(w) => out.extend_from_slice(&w),
+            None => out.extend_from_slice(&v[q.clone()]),
+        }
+        out.extend_from_slice(&v[q.end..]);
+        Ok(Some(Edit::Replace(out)))
+    }
+
+    /// Records a whole-value finding and returns its edit.
+    fn whole(&mut self, ty: PhiType, v: &[u8], origin: &Origin, field: &Field<'_>) -> Edit {
+        let action = self.record(ty, &(0..v.len()), origin, field);
+        if action == Action::Drop {
+            return Edit::Drop;
+        }
+        self.render_edit(ty, v.trim_ascii())
+    }
+
+    fn render_edit(&self, ty: PhiType, v: &[u8]) -> Edit {
+        if self.action(ty) == Action::Drop {
+            return Edit::Drop;
+        }
+        let mut out = Vec::with_capacity(24);
+        self.render(ty, v, &mut out);
+        Edit::Replace(out)
+    }
+
+    /// Writes the replacement for `value` of type `ty` (nothing for `drop`).
+    pub(crate) fn render(&self, ty: PhiType, value: &[u8], out: &mut Vec<u8>) {
+        action::render(self.profile, ty, self.action(ty), value, out);
+    }
+
+    /// Whole-value rules for a keyed field: which type the whole value is, if any.
+    fn keyed_whole(&self, kt: PhiType, t: &[u8]) -> Option<PhiType> {
+        if validate::sha256_hex(t) && self.profile.enabled(PhiType::HashedId) {
+            return Some(PhiType::HashedId);
+        }
+        let digits = t.iter().filter(|b| b.is_ascii_digit()).count();
+        let only = |allowed: &[u8]| t.iter().all(|b| b.is_ascii_digit() || allowed.contains(b));
+        let hit = match kt {
+            PhiType::PersonName => t.iter().any(|b| b.is_ascii_alphabetic() || *b >= 0x80),
+            PhiType::StreetAddress => t.iter().any(u8::is_ascii_alphanumeric),
+            PhiType::Mrn | PhiType::InsuranceId | PhiType::Passport | PhiType::DriverLicense => {
+                t.len() >= 3 && digits >= 1 && !t.contains(&b' ')
+            }
+            PhiType::DateOfBirth => {
+                let date_part = t.split(|&b| b == b'T').next().unwrap_or(t);
+                validate::any_date(t) || validate::any_date(date_part)
+            }
+            PhiType::Phone => only(b" +().-") && validate::phone(t),
+            PhiType::Ssn => only(b" -") && validate::ssn(t),
+            PhiType::Npi => only(b"") && validate::npi(t),
+            PhiType::Mbi => validate::mbi(t),
+            PhiType::Zip => validate::zip(t),
+            PhiType::Icd10 => {
+                let mut codes = t
+                    .split(|&b| matches!(b, b',' | b';' | b' ' | b'|'))
+                    .filter(|c| !c.is_empty())
+                    .peekable();
+                codes.peek().is_some() && codes.all(validate::icd10)
+            }
+            _ => false,
+        };
+        hit.then_some(kt)
+    }
+}
+
+/// `a+b`: spaces encoded as `+` by an inner form encoding (no real spaces,
+/// and a `+` between two alphanumerics).
+fn plus_encoded(v: &[u8]) -> bool {
+    !v.contains(&b' ')
+        && memchr::memchr_iter(b'+', v).any(|i| {
+            i > 0
+                && i + 1 < v.len()
+                && v[i - 1].is_ascii_alphanumeric()
+                && v[i + 1].is_ascii_alphanumeric()
+        })
+}
+
+/// The query part of a value that is a URL with a query (`https://x/?a=b`) or a
+/// bare `k=v&k2=v2` string; `None` for anything else.
+fn embedded_query(v: &[u8]) -> Option<Range<usize>> {
+    let eq = memchr::memchr(b'=', v)?;
+    if v.iter().any(|b| b.is_ascii_whitespace()) {
+        return None;
+    }
+    let end = memchr::memchr(b'#', v).unwrap_or(v.len());
+    if let Some(qm) = memchr::memchr(b'?', &v[..end]) {
+        return (qm < eq).then_some(qm + 1..end);
+    }
+    let key_ok = eq > 0
+        && v[..eq].iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'%')
+        });
+    key_ok.then_some(0..end)
+}
+
+/// Runs `f` with a fresh [`Run`] and converts bounds errors to an outcome.
+pub(crate) fn run_with<F>(profile: &Profile, len: usize, f: F) -> Outcome
+where
+    F: FnOnce(&mut Run<'_>) -> Result<Option<Vec<u8>>, UnscannableReason>,
+{
+    if len > profile.limits.max_input_bytes {
+        return Outcome::Unscannable {
+            reason: UnscannableReason::TooLarge,
+        };
+    }
+    let mut run = Run::new(profile);
+    match f(&mut run) {
+        Ok(out) => run.finish(out),
+        Err(reason) => Outcome::Unscannable { reason },
+    }
+}
