@@ -1,0 +1,81 @@
+//! The JSON access log: one line per request with the documented fields, and no query
+//! string, cookie or other request data in stdout, stderr or `/metrics`.
+
+mod common;
+
+use common::*;
+
+fn setup() -> (Echo, PhiGuard) {
+    let echo = Echo::start();
+    let pg = PhiGuard::start(&format!(
+        "upstreams:\n  up: {{address: \"{}\"}}\n  down: {{address: \"{}\"}}\n\
+         routes:\n\
+         \x20 - {{name: down, match: {{path_prefix: /down}}, upstream: down}}\n\
+         \x20 - {{name: portal, match: {{path_prefix: /portal}}, upstream: up}}\n",
+        echo.address(),
+        closed_address()
+    ));
+    (echo, pg)
+}
+
+#[test]
+fn one_json_line_per_request_with_its_fields() {
+    let (_echo, pg) = setup();
+    let ok = get(&pg.url("/portal/%61ccount?x=1"));
+    let missing = get(&pg.url("/nope"));
+    let failed = get(&pg.url("/down"));
+    let lines = pg.wait_access_log(3);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+
+    let line = pg.log_line_for(&ok);
+    assert_eq!(line["route"], "portal");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["path"], "/portal/account");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["upstream"], "up");
+    assert_eq!(line["bytes_sent"].as_u64(), Some(ok.body.len() as u64));
+    assert!(line["duration_ms"].as_f64().is_some_and(|d| d >= 0.0));
+    assert!(line["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+
+    let line = pg.log_line_for(&missing);
+    assert_eq!(
+        (line["route"].as_str(), line["upstream"].as_str()),
+        (Some("-"), Some("-"))
+    );
+    assert_eq!(line["status"], 404);
+    assert_eq!(line["bytes_sent"].as_u64(), Some(missing.body.len() as u64));
+
+    let line = pg.log_line_for(&failed);
+    assert_eq!(
+        (line["route"].as_str(), line["upstream"].as_str()),
+        (Some("down"), Some("down"))
+    );
+    assert_eq!(line["status"], 502);
+}
+
+#[test]
+fn no_request_data_in_logs_or_metrics() {
+    let (echo, pg) = setup();
+    let query = "?email=jane.doe@example.com&token=SECRET";
+    let cookie = [("Cookie", "sid=SECRETCOOKIE")];
+    let statuses: Vec<u16> = ["/portal/page", "/nope", "/down/page"]
+        .iter()
+        .map(|path| get_with(&pg.url(&format!("{path}{query}")), &cookie).status)
+        .collect();
+    assert_eq!(statuses, [200, 404, 502]);
+    // The upstream did get the query and the cookie: the proxy is not just dropping them.
+    assert_eq!(echo.last().query, "email=jane.doe@example.com&token=SECRET");
+    assert_eq!(echo.last().header("cookie"), Some("sid=SECRETCOOKIE"));
+
+    pg.wait_access_log(3);
+    let outputs = [
+        ("stdout", pg.process.stdout()),
+        ("stderr", pg.stderr()),
+        ("/metrics", pg.metrics()),
+    ];
+    for (name, text) in outputs {
+        for secret in ["jane.doe", "SECRET", "example.com&"] {
+            assert!(!text.contains(secret), "{secret:?} in {name}:\n{text}");
+        }
+    }
+}
