@@ -46,19 +46,18 @@ pub fn parse(text: &str, file: &Path) -> Result<LoadedConfig, ConfigError> {
             hash: content_hash(text),
         }),
         Err(err) => {
-            let key = match err.path().to_string() {
-                path if path == "." || path.is_empty() => "(top level)".to_owned(),
-                path => path,
+            // A syntax error inside a flow mapping leaves an unknown segment (`.?`) at the end.
+            let path = err.path().to_string();
+            let key = match path.trim_end_matches(".?") {
+                "" | "." | "?" => "(top level)".to_owned(),
+                path => path.to_owned(),
             };
             let inner = err.into_inner();
             let line = inner.location().map(|l| l.line());
+            let problem = tidy_problem(&inner.to_string(), &key);
             Err(ConfigError::Invalid {
                 file: file.to_path_buf(),
-                issues: vec![ConfigIssue {
-                    key,
-                    problem: strip_location(&inner.to_string()),
-                    line,
-                }],
+                issues: vec![ConfigIssue { key, problem, line }],
             })
         }
     }
@@ -72,11 +71,16 @@ pub fn content_hash(text: &str) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// serde_yaml appends " at line L column C" to its messages; the line is reported separately.
-fn strip_location(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(at) => message[..at].to_owned(),
-        None => message.to_owned(),
+/// serde_yaml prefixes its messages with the key path ("routes[0]: ") and appends
+/// " at line L column C"; the key and the line are reported separately, so both go.
+fn tidy_problem(message: &str, key: &str) -> String {
+    let message = match message.find(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    };
+    match message.split_once(": ") {
+        Some((path, rest)) if !path.is_empty() && key.starts_with(path) => rest.to_owned(),
+        _ => message.to_owned(),
     }
 }
 
@@ -118,5 +122,28 @@ routes: [{name: all, upstream: shop}]
         );
         let err = parse(&text, Path::new("p.yaml")).unwrap_err().to_string();
         assert!(err.contains("upstreams.shop.connect_timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn key_and_line_are_not_repeated_in_the_problem() {
+        let text = MINIMAL.replace("upstream: shop}", "upstream: shop, upstrem: x}");
+        let err = parse(&text, Path::new("p.yaml")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("p.yaml: routes[0].upstrem (line 4): unknown field `upstrem`"),
+            "{err}"
+        );
+        let text = MINIMAL.replace("3000\"}", "3000\", connect_timeout_ms: soon}");
+        let err = parse(&text, Path::new("p.yaml")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "p.yaml: upstreams.shop.connect_timeout_ms (line 3): \
+             invalid type: string \"soon\", expected u64"
+        );
+        let text = MINIMAL.replace("upstream: shop}]", "upstream: shop]");
+        let err = parse(&text, Path::new("p.yaml")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("p.yaml: routes[0] (line 4): did not find expected"),
+            "{err}"
+        );
     }
 }
