@@ -11,8 +11,7 @@ use pingora::http::ResponseHeader;
 
 use phiguard::config;
 use phiguard::policy::routes::normalize_path;
-use phiguard::policy::Policy;
-use phiguard::telemetry::Metrics;
+use phiguard::policy::{Policy, Shared};
 
 const CONFIG: &str = r#"
 listeners: [{name: public, address: "127.0.0.1:18080"}]
@@ -29,7 +28,7 @@ routes:
 
 fn policy() -> Policy {
     let loaded = config::parse(CONFIG, Path::new("bench.yaml")).expect("bench config parses");
-    Policy::compile(&loaded, &Metrics::new()).expect("bench config compiles")
+    Policy::compile(&loaded, &Shared::new()).expect("bench config compiles")
 }
 
 fn upstream_response() -> ResponseHeader {

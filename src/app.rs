@@ -16,11 +16,11 @@ use pingora::services::background::{background_service, BackgroundService};
 
 use crate::admin::{AdminHandler, Readiness};
 use crate::config::{ConfigError, LoadedConfig};
-use crate::policy::Policy;
+use crate::policy::{Policy, Shared};
 use crate::proxy::PhiGuardProxy;
 use crate::reload::{self, Reloader};
 use crate::serve::{self, ServeError};
-use crate::telemetry::{AccessLog, Metrics};
+use crate::telemetry::AccessLog;
 
 /// Why the proxy could not start.
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +56,9 @@ pub enum ConfigSource {
 /// Compiles `loaded` and runs the proxy until a shutdown signal. Returns once the runtimes
 /// have stopped.
 pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError> {
-    let metrics = Metrics::new();
-    let policy = Policy::compile(&loaded, &metrics)?;
+    let shared = Shared::new();
+    let metrics = shared.metrics.clone();
+    let policy = Policy::compile(&loaded, &shared)?;
     let readiness = Readiness::default();
     let admin_address = policy.admin_address;
     let listeners = policy.listeners.clone();
@@ -70,7 +71,7 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
                 &loaded.file,
                 loaded.hash.clone(),
                 policy_cell.clone(),
-                metrics.clone(),
+                shared.clone(),
             ));
             reload::spawn_triggers(reloader.clone()).map_err(StartError::Reload)?;
             Some(reloader)

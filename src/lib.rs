@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod policy;
 pub mod proxy;
+pub mod ratelimit;
 pub mod reload;
 pub mod serve;
 pub mod telemetry;

@@ -8,8 +8,7 @@ use clap::{Parser, Subcommand};
 
 use phiguard::config;
 use phiguard::demo::{self, DemoPorts};
-use phiguard::policy::Policy;
-use phiguard::telemetry::Metrics;
+use phiguard::policy::{Policy, Shared};
 
 /// A PHI-redacting reverse proxy for healthcare storefronts and patient portals.
 #[derive(Parser)]
@@ -74,7 +73,7 @@ fn run(path: PathBuf) -> anyhow::Result<ExitCode> {
 }
 
 fn check(path: PathBuf) -> anyhow::Result<ExitCode> {
-    let compiled = config::load(&path).and_then(|loaded| Policy::compile(&loaded, &Metrics::new()));
+    let compiled = config::load(&path).and_then(|loaded| Policy::compile(&loaded, &Shared::new()));
     match compiled {
         Ok(policy) => {
             println!(

@@ -36,6 +36,9 @@ pub struct Config {
     /// The header profile applied to responses that match no route (the proxy's 404).
     #[serde(default = "default_fallback_headers")]
     pub fallback_headers: String,
+    /// Named rate-limit rules routes can attach.
+    #[serde(default)]
+    pub rate_limits: BTreeMap<String, RateLimitConfig>,
     /// Ordered routes: the first that matches a request wins.
     pub routes: Vec<RouteConfig>,
 }
@@ -319,6 +322,9 @@ pub struct RouteConfig {
     /// Send `Clear-Site-Data` with these directives (`cache`, `cookies`, `storage`, ...).
     #[serde(default)]
     pub clear_site_data: Vec<String>,
+    /// Names of `rate_limits` rules; every one must pass.
+    #[serde(default)]
+    pub rate_limits: Vec<String>,
 }
 
 /// Request matching for a route. Absent fields match anything.
@@ -334,4 +340,54 @@ pub struct MatchConfig {
     /// Methods (`GET`, `POST`, ...).
     #[serde(default)]
     pub methods: Vec<String>,
+}
+
+/// One rate-limit rule (GCRA; see `docs/RATE_LIMITS.md` for the exact semantics).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// What identifies a client: one or more of `client_ip`, `header:NAME`, `cookie:NAME`,
+    /// `path_segment:N` (1-based, of the normalized path), `query:NAME`. When a part is
+    /// missing from a request, the client IP is added to the key.
+    #[serde(default = "default_limit_key")]
+    pub key: Vec<String>,
+    /// `N/second`, `N/minute` or `N/hour`.
+    pub rate: String,
+    /// Requests a fresh client may make at once (default: the rate's N).
+    #[serde(default)]
+    pub burst: Option<u64>,
+    /// Count only responses with these statuses (e.g. 401, 403, 404); others are free.
+    #[serde(default)]
+    pub count_statuses: Vec<u16>,
+    /// Count would-be refusals without refusing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Most distinct keys tracked (memory bound); idle keys are evicted first.
+    #[serde(default = "default_max_keys")]
+    pub max_keys: usize,
+    /// Block clients that touch too many distinct resource ids.
+    #[serde(default)]
+    pub enumeration: Option<EnumerationConfig>,
+}
+
+fn default_limit_key() -> Vec<String> {
+    vec!["client_ip".to_owned()]
+}
+
+fn default_max_keys() -> usize {
+    100_000
+}
+
+/// The enumeration guard of a rate-limit rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnumerationConfig {
+    /// Where the resource id is: `path_segment:N` or `query:NAME`.
+    pub id: String,
+    /// Most distinct ids one client may touch within the window.
+    pub max_distinct: u32,
+    /// The sliding window.
+    pub window_secs: u64,
+    /// How long a client that went over is refused.
+    pub cooldown_secs: u64,
 }

@@ -97,7 +97,7 @@ mod tests {
     fn embedded_config_is_valid() {
         let ports = DemoPorts::from_base(18080).unwrap();
         let loaded = config(ports).unwrap();
-        crate::policy::Policy::compile(&loaded, &crate::telemetry::Metrics::new()).unwrap();
+        crate::policy::Policy::compile(&loaded, &crate::policy::Shared::new()).unwrap();
         assert!(DemoPorts::from_base(65534).is_none());
     }
 

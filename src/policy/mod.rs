@@ -16,11 +16,39 @@ use std::sync::Arc;
 use http::{HeaderValue, Method};
 
 use crate::config::{ConfigError, ConfigIssue, LoadedConfig};
+use crate::ratelimit::{self, LimiterStore, Rule};
 use crate::telemetry::{Metrics, RouteMetrics};
 pub use client_ip::TrustedProxies;
 pub use headers::HeaderProfile;
 pub use routes::RouteMatch;
 pub use upstream::Upstream;
+
+/// What outlives any one policy: the metrics registry and rate-limit state. A reload
+/// compiles the new policy against the same `Shared`, so counters and limits carry over.
+#[derive(Clone)]
+pub struct Shared {
+    /// The metrics registry.
+    pub metrics: Metrics,
+    /// Rate-limit state, by rule.
+    pub limiters: LimiterStore,
+}
+
+impl Shared {
+    /// Fresh metrics and limiter state, with the key-table gauge registered.
+    pub fn new() -> Self {
+        let metrics = Metrics::new();
+        let limiters = LimiterStore::default();
+        // Registering a collector with fresh, unique names cannot fail.
+        let _ = metrics.registry().register(Box::new(limiters.collector()));
+        Self { metrics, limiters }
+    }
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// A public listener.
 #[derive(Debug, Clone)]
@@ -70,6 +98,8 @@ pub struct Route {
     pub phi: bool,
     /// Pre-rendered `Clear-Site-Data` value.
     pub clear_site_data: Option<HeaderValue>,
+    /// Rate-limit rules; every one must pass.
+    pub rate_limits: Vec<Arc<Rule>>,
     /// Metric handles bound to this route.
     pub metrics: RouteMetrics,
 }
@@ -109,7 +139,8 @@ const CLEAR_SITE_DATA_DIRECTIVES: &[&str] = &[
 impl Policy {
     /// Validates and compiles `loaded`, collecting every problem found. Route metric handles
     /// are bound in `metrics`.
-    pub fn compile(loaded: &LoadedConfig, metrics: &Metrics) -> Result<Policy, ConfigError> {
+    pub fn compile(loaded: &LoadedConfig, shared: &Shared) -> Result<Policy, ConfigError> {
+        let metrics = &shared.metrics;
         let mut issues = Vec::new();
         let c = &loaded.config;
         let base_dir = loaded.base_dir();
@@ -179,6 +210,15 @@ impl Policy {
 
         let fallback_headers = profile(&c.fallback_headers, "fallback_headers", &mut issues);
 
+        let mut rules: BTreeMap<&str, Arc<Rule>> = BTreeMap::new();
+        for (name, rule) in &c.rate_limits {
+            if let Some(r) =
+                ratelimit::compile_rule(name, rule, &shared.limiters, metrics, &mut issues)
+            {
+                rules.insert(name.as_str(), Arc::new(r));
+            }
+        }
+
         if c.routes.is_empty() {
             issues.push(ConfigIssue::new("routes", "at least one route is needed"));
         }
@@ -241,6 +281,24 @@ impl Policy {
                 &format!("{key}.headers"),
                 &mut issues,
             );
+            let mut rate_limits = Vec::with_capacity(r.rate_limits.len());
+            for (j, name) in r.rate_limits.iter().enumerate() {
+                match rules.get(name.as_str()) {
+                    Some(rule) => rate_limits.push(rule.clone()),
+                    None if c.rate_limits.contains_key(name) => {} // already reported
+                    None => issues.push(ConfigIssue::new(
+                        format!("{key}.rate_limits[{j}]"),
+                        format!(
+                            "unknown rate limit {name:?} (known: {})",
+                            c.rate_limits
+                                .keys()
+                                .map(String::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )),
+                }
+            }
             let clear_site_data = compile_clear_site_data(
                 &r.clear_site_data,
                 &format!("{key}.clear_site_data"),
@@ -255,6 +313,7 @@ impl Policy {
                     headers,
                     phi: r.phi,
                     clear_site_data,
+                    rate_limits,
                     metrics: metrics.route(&r.name),
                 });
             }

@@ -18,6 +18,7 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::ErrorType;
 
 use crate::policy::{Policy, Route};
+use crate::ratelimit::{self, RequestView};
 use crate::telemetry::{AccessLog, AccessRecord, Metrics, UpstreamErrorKind};
 use forwarding::RequestFacts;
 pub use own_response::OwnResponse;
@@ -50,6 +51,8 @@ pub struct RequestCtx {
     start: Instant,
     facts: Option<RequestFacts>,
     upstream_error: Option<UpstreamErrorKind>,
+    /// (index into the route's rules, key hash) of status-filtered rules to count at the end.
+    count_on_response: Vec<(usize, u64)>,
     _in_flight: InFlight,
 }
 
@@ -91,6 +94,7 @@ impl ProxyHttp for PhiGuardProxy {
             start: Instant::now(),
             facts: None,
             upstream_error: None,
+            count_on_response: Vec::new(),
             _in_flight: InFlight::new(&self.metrics.in_flight),
         }
     }
@@ -108,6 +112,10 @@ impl ProxyHttp for PhiGuardProxy {
         ctx.route = route;
         if route.is_none() {
             own_response::send(session, ctx, OwnResponse::NotFound).await?;
+            return Ok(true);
+        }
+        if let Some(refused) = self.check_rate_limits(session, ctx) {
+            own_response::send(session, ctx, refused).await?;
             return Ok(true);
         }
         Ok(false)
@@ -226,6 +234,12 @@ impl ProxyHttp for PhiGuardProxy {
         let route = ctx.route();
         let metrics = route.map_or(&ctx.policy.unmatched_metrics, |r| &r.metrics);
         metrics.observe(status, elapsed.as_secs_f64());
+        if let Some(route) = route {
+            let now = ratelimit::now_ns();
+            for &(i, key_hash) in &ctx.count_on_response {
+                route.rate_limits[i].count_response(key_hash, status, now);
+            }
+        }
         if let Some(kind) = ctx.upstream_error {
             metrics.upstream_error(kind);
         }
@@ -254,6 +268,37 @@ impl ProxyHttp for PhiGuardProxy {
             ctx.facts.as_ref().map_or("-", |f| f.path.as_ref()),
             ctx.route().map_or("-", |r| r.name.as_str())
         )
+    }
+}
+
+impl PhiGuardProxy {
+    /// Runs the route's rate-limit rules; the first refusal becomes a 429.
+    fn check_rate_limits(&self, session: &Session, ctx: &mut RequestCtx) -> Option<OwnResponse> {
+        let (route, facts) = (
+            ctx.route.map(|i| &ctx.policy.routes[i])?,
+            ctx.facts.as_ref()?,
+        );
+        if route.rate_limits.is_empty() {
+            return None;
+        }
+        let req = session.req_header();
+        let view = RequestView::new(&req.headers, &facts.path, req.uri.query(), facts.client_ip);
+        let now = ratelimit::now_ns();
+        for (i, rule) in route.rate_limits.iter().enumerate() {
+            let decision = rule.check(&view, now);
+            if decision.count_on_response {
+                ctx.count_on_response.push((i, decision.key_hash));
+            }
+            if let Some(refusal) = decision.refusal {
+                let retry_after_secs = refusal.retry_after_secs();
+                return Some(OwnResponse::RateLimited {
+                    retry_after_secs,
+                    policy: rule.policy_header.clone(),
+                    state: rule.state_header(retry_after_secs),
+                });
+            }
+        }
+        None
     }
 }
 

@@ -3,7 +3,7 @@
 //! upstream details.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
@@ -11,8 +11,17 @@ use pingora::proxy::Session;
 use super::RequestCtx;
 
 /// A response the proxy generates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OwnResponse {
+    /// A rate limit or enumeration guard refused the request.
+    RateLimited {
+        /// Seconds until a retry may pass.
+        retry_after_secs: u64,
+        /// `RateLimit-Policy` of the refusing rule.
+        policy: HeaderValue,
+        /// `RateLimit` of the refusing rule.
+        state: HeaderValue,
+    },
     /// No route matched.
     NotFound,
     /// The upstream could not be reached or broke the exchange.
@@ -25,17 +34,19 @@ pub enum OwnResponse {
 
 impl OwnResponse {
     /// The status code.
-    pub fn status(self) -> u16 {
+    pub fn status(&self) -> u16 {
         match self {
+            Self::RateLimited { .. } => 429,
             Self::NotFound => 404,
             Self::BadGateway => 502,
             Self::GatewayTimeout => 504,
-            Self::Status(code) => code,
+            Self::Status(code) => *code,
         }
     }
 
-    fn body(self) -> &'static str {
+    fn body(&self) -> &'static str {
         match self {
+            Self::RateLimited { .. } => "too many requests\n",
             Self::NotFound => "not found\n",
             Self::BadGateway => "bad gateway\n",
             Self::GatewayTimeout => "gateway timeout\n",
@@ -60,6 +71,16 @@ pub async fn send(session: &mut Session, ctx: &RequestCtx, response: OwnResponse
     resp.insert_header(CACHE_CONTROL, "no-store")?;
     if let Some(facts) = &ctx.facts {
         resp.insert_header("x-request-id", facts.request_id.as_str())?;
+    }
+    if let OwnResponse::RateLimited {
+        retry_after_secs,
+        policy,
+        state,
+    } = &response
+    {
+        resp.insert_header(RETRY_AFTER, *retry_after_secs)?;
+        resp.insert_header("ratelimit-policy", policy.clone())?;
+        resp.insert_header("ratelimit", state.clone())?;
     }
     session.set_keepalive(None);
     session.write_response_header(Box::new(resp), false).await?;

@@ -16,9 +16,8 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use crate::config::{self, ConfigError, ConfigIssue};
-use crate::policy::Policy;
+use crate::policy::{Policy, Shared};
 use crate::proxy::PolicyCell;
-use crate::telemetry::Metrics;
 pub use watch::spawn_triggers;
 
 /// What started a reload (for logs and `/config`).
@@ -91,7 +90,7 @@ pub enum ReloadError {
 pub struct Reloader {
     file: PathBuf,
     cell: PolicyCell,
-    metrics: Metrics,
+    shared: Shared,
     status: ArcSwap<ReloadStatus>,
     /// Serializes reloads (two triggers at once must not interleave) and holds the hash of
     /// the last refused content, so a file watch does not refuse the same text again.
@@ -100,12 +99,12 @@ pub struct Reloader {
 
 impl Reloader {
     /// A reloader for `file`, whose current content (with `hash`) is serving from `cell`.
-    pub fn new(file: &Path, hash: String, cell: PolicyCell, metrics: Metrics) -> Self {
-        metrics.set_config_info(&hash, now_secs());
+    pub fn new(file: &Path, hash: String, cell: PolicyCell, shared: Shared) -> Self {
+        shared.metrics.set_config_info(&hash, now_secs());
         Self {
             file: file.to_path_buf(),
             cell,
-            metrics,
+            shared,
             status: ArcSwap::from_pointee(ReloadStatus {
                 file: file.display().to_string(),
                 active_hash: hash,
@@ -145,8 +144,8 @@ impl Reloader {
                     "config reloaded ({trigger:?}): {} hash {hash}",
                     self.file.display()
                 );
-                self.metrics.config_reload(true);
-                self.metrics.set_config_info(hash, now_secs());
+                self.shared.metrics.config_reload(true);
+                self.shared.metrics.set_config_info(hash, now_secs());
                 *refused_hash = None;
                 status.active_hash = hash.clone();
                 status.active_since = now_secs();
@@ -161,7 +160,7 @@ impl Reloader {
                         status.active_hash
                     );
                 }
-                self.metrics.config_reload(false);
+                self.shared.metrics.config_reload(false);
                 *refused_hash = hash.clone();
                 status.reloads_failed += 1;
                 status.last_error = Some(ReloadFailure {
@@ -192,7 +191,7 @@ impl Reloader {
             source,
         };
         let loaded = config::parse(&text, &self.file).map_err(refused)?;
-        let policy = Policy::compile(&loaded, &self.metrics).map_err(refused)?;
+        let policy = Policy::compile(&loaded, &self.shared).map_err(refused)?;
         let issues = restart_only_changes(&self.cell.load(), &policy);
         if !issues.is_empty() {
             return Err(refused(ConfigError::Invalid {
@@ -265,12 +264,12 @@ routes: [{name: first, upstream: shop}]
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("phiguard.yaml");
         std::fs::write(&file, BASE).unwrap();
-        let metrics = Metrics::new();
+        let shared = Shared::new();
         let loaded = config::load(&file).unwrap();
         let cell: PolicyCell = Arc::new(ArcSwap::from_pointee(
-            Policy::compile(&loaded, &metrics).unwrap(),
+            Policy::compile(&loaded, &shared).unwrap(),
         ));
-        let reloader = Reloader::new(&file, loaded.hash, cell.clone(), metrics);
+        let reloader = Reloader::new(&file, loaded.hash, cell.clone(), shared);
         (dir, reloader, cell)
     }
 

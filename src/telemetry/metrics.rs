@@ -52,6 +52,8 @@ pub struct Metrics {
     config_reloads: IntCounterVec,
     config_last_success: IntGauge,
     config_info: IntGaugeVec,
+    ratelimit_decisions: IntCounterVec,
+    enumeration_blocks: IntCounterVec,
 }
 
 impl Metrics {
@@ -111,6 +113,22 @@ impl Metrics {
             &["hash"],
         )
         .expect("static metric definition");
+        let ratelimit_decisions = IntCounterVec::new(
+            Opts::new(
+                "phiguard_ratelimit_decisions_total",
+                "Rate-limit decisions, by rule and decision (allowed, limited, dry_run_limited).",
+            ),
+            &["rule", "decision"],
+        )
+        .expect("static metric definition");
+        let enumeration_blocks = IntCounterVec::new(
+            Opts::new(
+                "phiguard_enumeration_blocks_total",
+                "Clients blocked by an enumeration guard, by rule.",
+            ),
+            &["rule"],
+        )
+        .expect("static metric definition");
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "phiguard_build_info",
@@ -131,6 +149,8 @@ impl Metrics {
             Box::new(config_reloads.clone()),
             Box::new(config_last_success.clone()),
             Box::new(config_info.clone()),
+            Box::new(ratelimit_decisions.clone()),
+            Box::new(enumeration_blocks.clone()),
             Box::new(build_info),
         ] {
             registry
@@ -147,7 +167,19 @@ impl Metrics {
             config_reloads,
             config_last_success,
             config_info,
+            ratelimit_decisions,
+            enumeration_blocks,
         }
+    }
+
+    /// `phiguard_ratelimit_decisions_total{rule,decision}`, for binding per rule.
+    pub fn ratelimit_decisions(&self) -> &IntCounterVec {
+        &self.ratelimit_decisions
+    }
+
+    /// `phiguard_enumeration_blocks_total{rule}`, for binding per rule.
+    pub fn enumeration_blocks(&self) -> &IntCounterVec {
+        &self.enumeration_blocks
     }
 
     /// Counts one reload attempt.

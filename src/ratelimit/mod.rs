@@ -1,0 +1,678 @@
+//! Rate limits and the enumeration guard. Rules are compiled from the config; their state
+//! lives in a [`LimiterStore`] that outlives any one policy, so a reload keeps the counts of
+//! every rule whose definition did not change. State is keyed by keyed hashes of the client
+//! key, never by the key itself.
+//!
+//! Semantics are in `docs/RATE_LIMITS.md`; the algorithm is in [`gcra`].
+
+pub mod gcra;
+mod key;
+pub mod table;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{IntCounter, IntGaugeVec, Opts};
+
+use crate::config::{ConfigIssue, EnumerationConfig, RateLimitConfig};
+use crate::telemetry::Metrics;
+use gcra::{Gcra, Verdict};
+pub use key::{KeyPart, RequestView};
+use table::{Slot, Table};
+
+const NANOS: u64 = 1_000_000_000;
+
+/// Nanoseconds on a process-wide monotonic clock.
+pub fn now_ns() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    // Start at one hour so that "0 = fresh" never collides with a real timestamp.
+    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX) + 3_600 * NANOS
+}
+
+/// A compiled rule, bound to its state.
+#[derive(Debug)]
+pub struct Rule {
+    /// The rule's name (a metric label).
+    pub name: String,
+    key: Vec<KeyPart>,
+    gcra: Gcra,
+    /// Rate as configured, for the `RateLimit-Policy` header: quota and window seconds.
+    pub quota: u64,
+    /// Window of the quota in seconds.
+    pub window_secs: u64,
+    /// Pre-rendered `RateLimit-Policy` header value.
+    pub policy_header: http::HeaderValue,
+    count_statuses: Vec<u16>,
+    /// Count would-be refusals without refusing.
+    pub dry_run: bool,
+    enumeration: Option<Enumeration>,
+    state: Arc<RuleState>,
+    allowed: IntCounter,
+    limited: IntCounter,
+    dry_run_limited: IntCounter,
+    enumeration_blocks: IntCounter,
+}
+
+#[derive(Debug, Clone)]
+struct Enumeration {
+    id: KeyPart,
+    max_distinct: u32,
+    window_ns: u64,
+    cooldown_ns: u64,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Over the rate.
+    Rate(Verdict),
+    /// The enumeration guard's cooldown.
+    Enumeration {
+        /// Nanoseconds until the cooldown ends.
+        retry_after_ns: u64,
+    },
+}
+
+impl Refusal {
+    /// Whole seconds for `Retry-After` (at least 1).
+    pub fn retry_after_secs(&self) -> u64 {
+        let ns = match self {
+            Refusal::Rate(v) => v.retry_after_ns,
+            Refusal::Enumeration { retry_after_ns } => *retry_after_ns,
+        };
+        ns.div_ceil(NANOS).max(1)
+    }
+}
+
+/// What one rule decided for one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision {
+    /// `Some` when the rule refuses (and is not dry-run).
+    pub refusal: Option<Refusal>,
+    /// The key hash, for counting the response later (status-filtered rules).
+    pub key_hash: u64,
+    /// Whether the response's status decides if this request counts.
+    pub count_on_response: bool,
+}
+
+impl Rule {
+    /// Decides one request at `now`.
+    pub fn check(&self, req: &RequestView<'_>, now: u64) -> Decision {
+        let mut buf = Vec::with_capacity(64);
+        key::render(&self.key, req, &mut buf);
+        let key_hash = self.state.limits.hash(&buf);
+        let count_on_response = !self.count_statuses.is_empty();
+
+        let mut refusal = None;
+        if let Some(e) = &self.enumeration {
+            refusal = self.check_enumeration(e, req, key_hash, now);
+        }
+        if refusal.is_none() {
+            let verdict = self.state.limits.with(key_hash, now, |slot| {
+                let (verdict, tat) = self.gcra.check(slot.tat, now, !count_on_response);
+                slot.tat = tat;
+                slot.interval = self.gcra.interval_ns;
+                verdict
+            });
+            if !verdict.allowed {
+                refusal = Some(Refusal::Rate(verdict));
+            }
+        }
+        let refusal = match refusal {
+            None => {
+                self.allowed.inc();
+                None
+            }
+            Some(_) if self.dry_run => {
+                self.dry_run_limited.inc();
+                None
+            }
+            Some(r) => {
+                self.limited.inc();
+                Some(r)
+            }
+        };
+        Decision {
+            refusal,
+            key_hash,
+            count_on_response,
+        }
+    }
+
+    /// For status-filtered rules: counts the request if the response status is one counted.
+    pub fn count_response(&self, key_hash: u64, status: u16, now: u64) {
+        if self.count_statuses.contains(&status) {
+            self.state.limits.with(key_hash, now, |slot| {
+                slot.tat = self.gcra.check(slot.tat, now, true).1;
+                slot.interval = self.gcra.interval_ns;
+            });
+        }
+    }
+
+    fn check_enumeration(
+        &self,
+        e: &Enumeration,
+        req: &RequestView<'_>,
+        key_hash: u64,
+        now: u64,
+    ) -> Option<Refusal> {
+        let table = self.state.enumeration.as_ref()?;
+        let mut id_buf = Vec::with_capacity(32);
+        let id_present = key::render_one(&e.id, req, &mut id_buf);
+        let id_hash = id_present.then(|| table.hash(&id_buf));
+        let (refusal, newly_blocked) =
+            table.with(key_hash, now, |slot| slot.visit(e, id_hash, now));
+        if newly_blocked {
+            self.enumeration_blocks.inc();
+        }
+        refusal
+    }
+
+    /// The `RateLimit` header value for a refusal: nothing remaining, reset in `secs`.
+    pub fn state_header(&self, secs: u64) -> http::HeaderValue {
+        http::HeaderValue::from_str(&format!("\"{}\";r=0;t={secs}", self.name))
+            .unwrap_or_else(|_| http::HeaderValue::from_static("r=0"))
+    }
+
+    /// Distinct keys held now (rate table).
+    pub fn keys(&self) -> usize {
+        self.state.limits.len()
+    }
+}
+
+#[derive(Default)]
+struct LimitSlot {
+    tat: u64,
+    interval: u64,
+}
+
+impl Slot for LimitSlot {
+    fn is_idle(&self, now: u64) -> bool {
+        self.tat <= now
+    }
+    fn weight(&self, now: u64) -> u64 {
+        self.tat.saturating_sub(now) / self.interval.max(1)
+    }
+}
+
+#[derive(Default)]
+struct EnumSlot {
+    /// (id hash, last seen) for ids seen in the window; never more than `max_distinct`.
+    ids: Vec<(u64, u64)>,
+    blocked_until: u64,
+    last_seen: u64,
+    window: u64,
+}
+
+impl EnumSlot {
+    /// Records a visit; returns the refusal (if any) and whether this visit started a block.
+    fn visit(&mut self, e: &Enumeration, id: Option<u64>, now: u64) -> (Option<Refusal>, bool) {
+        self.last_seen = now;
+        self.window = e.window_ns;
+        if self.blocked_until > now {
+            return (
+                Some(Refusal::Enumeration {
+                    retry_after_ns: self.blocked_until - now,
+                }),
+                false,
+            );
+        }
+        let Some(id) = id else { return (None, false) };
+        let horizon = now.saturating_sub(e.window_ns);
+        self.ids.retain(|&(_, seen)| seen > horizon);
+        if let Some(entry) = self.ids.iter_mut().find(|(h, _)| *h == id) {
+            entry.1 = now;
+            return (None, false);
+        }
+        if self.ids.len() as u64 >= u64::from(e.max_distinct) {
+            self.ids.clear();
+            self.blocked_until = now.saturating_add(e.cooldown_ns);
+            return (
+                Some(Refusal::Enumeration {
+                    retry_after_ns: e.cooldown_ns,
+                }),
+                true,
+            );
+        }
+        self.ids.push((id, now));
+        (None, false)
+    }
+}
+
+impl Slot for EnumSlot {
+    fn is_idle(&self, now: u64) -> bool {
+        self.blocked_until <= now && self.last_seen.saturating_add(self.window) <= now
+    }
+    fn weight(&self, now: u64) -> u64 {
+        if self.blocked_until > now {
+            u64::MAX
+        } else {
+            self.ids.len() as u64
+        }
+    }
+}
+
+/// The state of one rule definition.
+struct RuleState {
+    limits: Table<LimitSlot>,
+    enumeration: Option<Table<EnumSlot>>,
+}
+
+impl std::fmt::Debug for RuleState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleState").finish_non_exhaustive()
+    }
+}
+
+/// Rule state that outlives policies: a reload that keeps a rule's definition keeps its
+/// counts. Also reports the key-table sizes to Prometheus.
+#[derive(Clone, Default)]
+pub struct LimiterStore {
+    states: Arc<Mutex<HashMap<String, StoredRule>>>,
+}
+
+/// A rule's definition fingerprint and its state.
+type StoredRule = (String, Arc<RuleState>);
+
+impl LimiterStore {
+    /// The state for rule `name` with definition fingerprint `fingerprint`: the existing one
+    /// when the definition is unchanged, a fresh one otherwise.
+    fn state(&self, name: &str, fingerprint: String, config: &RateLimitConfig) -> Arc<RuleState> {
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((fp, state)) = states.get(name) {
+            if *fp == fingerprint {
+                return state.clone();
+            }
+        }
+        let state = Arc::new(RuleState {
+            limits: Table::new(config.max_keys),
+            enumeration: config
+                .enumeration
+                .as_ref()
+                .map(|_| Table::new(config.max_keys)),
+        });
+        states.insert(name.to_owned(), (fingerprint, state.clone()));
+        state
+    }
+
+    /// A Prometheus collector of `phiguard_ratelimit_keys{rule}`.
+    pub fn collector(&self) -> KeyTableCollector {
+        KeyTableCollector {
+            store: self.clone(),
+            gauge: IntGaugeVec::new(
+                Opts::new(
+                    "phiguard_ratelimit_keys",
+                    "Distinct client keys held by each rate-limit rule.",
+                ),
+                &["rule"],
+            )
+            .expect("static metric definition"),
+        }
+    }
+}
+
+/// Reports key-table sizes when scraped.
+pub struct KeyTableCollector {
+    store: LimiterStore,
+    gauge: IntGaugeVec,
+}
+
+impl Collector for KeyTableCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.gauge.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.gauge.reset();
+        let states = self.store.states.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, (_, state)) in states.iter() {
+            let size = state.limits.len() + state.enumeration.as_ref().map_or(0, Table::len);
+            self.gauge
+                .with_label_values(&[name])
+                .set(i64::try_from(size).unwrap_or(i64::MAX));
+        }
+        self.gauge.collect()
+    }
+}
+
+/// Compiles rule `name`, reporting problems under `rate_limits.NAME`.
+pub fn compile_rule(
+    name: &str,
+    config: &RateLimitConfig,
+    store: &LimiterStore,
+    metrics: &Metrics,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<Rule> {
+    let at = format!("rate_limits.{name}");
+    let before = issues.len();
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        issues.push(ConfigIssue::new(
+            &at,
+            "rule names use letters, digits, '-', '_' and '.' only",
+        ));
+    }
+    if config.key.is_empty() {
+        issues.push(ConfigIssue::new(
+            format!("{at}.key"),
+            "needs at least one key part",
+        ));
+    }
+    let key: Vec<KeyPart> = config
+        .key
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| {
+            KeyPart::parse(k)
+                .map_err(|p| issues.push(ConfigIssue::new(format!("{at}.key[{i}]"), p)))
+                .ok()
+        })
+        .collect();
+    let (quota, window_secs) = match parse_rate(&config.rate) {
+        Ok(v) => v,
+        Err(p) => {
+            issues.push(ConfigIssue::new(format!("{at}.rate"), p));
+            (1, 1)
+        }
+    };
+    let burst = config.burst.unwrap_or(quota);
+    if burst == 0 {
+        issues.push(ConfigIssue::new(
+            format!("{at}.burst"),
+            "must be at least 1",
+        ));
+    }
+    for (i, s) in config.count_statuses.iter().enumerate() {
+        if !(100..=599).contains(s) {
+            issues.push(ConfigIssue::new(
+                format!("{at}.count_statuses[{i}]"),
+                "not an HTTP status",
+            ));
+        }
+    }
+    if config.max_keys == 0 {
+        issues.push(ConfigIssue::new(
+            format!("{at}.max_keys"),
+            "must be at least 1",
+        ));
+    }
+    let enumeration = config
+        .enumeration
+        .as_ref()
+        .and_then(|e| compile_enumeration(e, &format!("{at}.enumeration"), issues));
+    if issues.len() > before {
+        return None;
+    }
+    let fingerprint = format!("{config:?}");
+    let policy_header =
+        http::HeaderValue::from_str(&format!("\"{name}\";q={quota};w={window_secs}"))
+            .map_err(|_| {
+                issues.push(ConfigIssue::new(
+                    at.clone(),
+                    "rule name cannot go in a header",
+                ))
+            })
+            .ok()?;
+    let decisions = metrics.ratelimit_decisions();
+    Some(Rule {
+        name: name.to_owned(),
+        key,
+        gcra: Gcra::new(quota, window_secs * NANOS, burst),
+        quota,
+        window_secs,
+        policy_header,
+        count_statuses: config.count_statuses.clone(),
+        dry_run: config.dry_run,
+        enumeration,
+        state: store.state(name, fingerprint, config),
+        allowed: decisions.with_label_values(&[name, "allowed"]),
+        limited: decisions.with_label_values(&[name, "limited"]),
+        dry_run_limited: decisions.with_label_values(&[name, "dry_run_limited"]),
+        enumeration_blocks: metrics.enumeration_blocks().with_label_values(&[name]),
+    })
+}
+
+fn compile_enumeration(
+    e: &EnumerationConfig,
+    at: &str,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<Enumeration> {
+    let before = issues.len();
+    let id = match KeyPart::parse(&e.id) {
+        Ok(k @ (KeyPart::PathSegment(_) | KeyPart::Query(_))) => Some(k),
+        Ok(_) => {
+            issues.push(ConfigIssue::new(
+                format!("{at}.id"),
+                "must be path_segment:N or query:NAME",
+            ));
+            None
+        }
+        Err(p) => {
+            issues.push(ConfigIssue::new(format!("{at}.id"), p));
+            None
+        }
+    };
+    if !(1..=1000).contains(&e.max_distinct) {
+        issues.push(ConfigIssue::new(
+            format!("{at}.max_distinct"),
+            "must be 1 to 1000",
+        ));
+    }
+    for (field, v) in [
+        ("window_secs", e.window_secs),
+        ("cooldown_secs", e.cooldown_secs),
+    ] {
+        if v == 0 {
+            issues.push(ConfigIssue::new(
+                format!("{at}.{field}"),
+                "must be greater than 0",
+            ));
+        }
+    }
+    (issues.len() == before).then(|| Enumeration {
+        id: id.unwrap_or(KeyPart::ClientIp),
+        max_distinct: e.max_distinct,
+        window_ns: e.window_secs.saturating_mul(NANOS),
+        cooldown_ns: e.cooldown_secs.saturating_mul(NANOS),
+    })
+}
+
+/// Parses `N/second`, `N/minute`, `N/hour` into (N, seconds).
+fn parse_rate(rate: &str) -> Result<(u64, u64), String> {
+    let err = || format!("{rate:?} is not N/second, N/minute or N/hour");
+    let (n, unit) = rate.split_once('/').ok_or_else(err)?;
+    let n: u64 = n.trim().parse().map_err(|_| err())?;
+    if n == 0 {
+        return Err("the rate must be at least 1".to_owned());
+    }
+    let secs = match unit.trim() {
+        "second" | "s" => 1,
+        "minute" | "m" => 60,
+        "hour" | "h" => 3600,
+        _ => return Err(err()),
+    };
+    Ok((n, secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(yaml: &str) -> Rule {
+        let config: RateLimitConfig = serde_yaml::from_str(yaml).unwrap();
+        let mut issues = Vec::new();
+        let r = compile_rule(
+            "r",
+            &config,
+            &LimiterStore::default(),
+            &Metrics::new(),
+            &mut issues,
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        r.unwrap()
+    }
+
+    fn view<'a>(path: &'a str, ip: &'a str) -> (http::HeaderMap, &'a str, std::net::IpAddr) {
+        (http::HeaderMap::new(), path, ip.parse().unwrap())
+    }
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!(parse_rate("20/minute").unwrap(), (20, 60));
+        assert_eq!(parse_rate("5/s").unwrap(), (5, 1));
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("fast").is_err());
+    }
+
+    #[test]
+    fn limits_per_client_key() {
+        let r = rule("{rate: 2/minute, burst: 2}");
+        let (h, p, a) = view("/x", "10.0.0.1");
+        let (_, _, b) = view("/x", "10.0.0.2");
+        let now = now_ns();
+        let va = RequestView::new(&h, p, None, Some(a));
+        let vb = RequestView::new(&h, p, None, Some(b));
+        assert!(r.check(&va, now).refusal.is_none());
+        assert!(r.check(&va, now).refusal.is_none());
+        let refused = r.check(&va, now).refusal.unwrap();
+        assert!(refused.retry_after_secs() >= 29);
+        assert!(
+            r.check(&vb, now).refusal.is_none(),
+            "another client has its own bucket"
+        );
+    }
+
+    #[test]
+    fn status_filtered_rules_count_only_matching_responses() {
+        let r = rule("{rate: 1/minute, burst: 2, count_statuses: [404]}");
+        let (h, p, a) = view("/x", "10.0.0.1");
+        let v = RequestView::new(&h, p, None, Some(a));
+        let now = now_ns();
+        for _ in 0..10 {
+            let d = r.check(&v, now);
+            assert!(d.refusal.is_none());
+            r.count_response(d.key_hash, 200, now);
+        }
+        for _ in 0..2 {
+            let d = r.check(&v, now);
+            assert!(d.refusal.is_none());
+            r.count_response(d.key_hash, 404, now);
+        }
+        assert!(r.check(&v, now).refusal.is_some());
+    }
+
+    #[test]
+    fn enumeration_walk_is_blocked_and_repeat_visits_are_not() {
+        let r = rule("{rate: 1000/second, enumeration: {id: 'path_segment:3', max_distinct: 5, window_secs: 60, cooldown_secs: 30}}");
+        let h = http::HeaderMap::new();
+        let ip = Some("10.0.0.9".parse().unwrap());
+        let now = now_ns();
+        for _ in 0..50 {
+            assert!(r
+                .check(
+                    &RequestView::new(&h, "/apps/appointments/1001", None, ip),
+                    now
+                )
+                .refusal
+                .is_none());
+        }
+        let mut refused_at = None;
+        for id in 1..=10 {
+            let path = format!("/apps/appointments/{}", 2000 + id);
+            if r.check(&RequestView::new(&h, &path, None, ip), now)
+                .refusal
+                .is_some()
+            {
+                refused_at = Some(id);
+                break;
+            }
+        }
+        assert_eq!(
+            refused_at,
+            Some(5),
+            "the 6th distinct id (5th new) trips the guard"
+        );
+        let again = r.check(
+            &RequestView::new(&h, "/apps/appointments/1001", None, ip),
+            now,
+        );
+        assert_eq!(again.refusal.unwrap().retry_after_secs(), 30);
+        assert!(r
+            .check(
+                &RequestView::new(&h, "/apps/appointments/1001", None, ip),
+                now + 31 * NANOS
+            )
+            .refusal
+            .is_none());
+    }
+
+    #[test]
+    fn dry_run_never_refuses() {
+        let r = rule("{rate: 1/minute, burst: 1, dry_run: true}");
+        let (h, p, a) = view("/x", "10.0.0.1");
+        let v = RequestView::new(&h, p, None, Some(a));
+        let now = now_ns();
+        for _ in 0..5 {
+            assert!(r.check(&v, now).refusal.is_none());
+        }
+        assert_eq!(r.dry_run_limited.get(), 4);
+    }
+
+    #[test]
+    fn unchanged_definitions_keep_their_state_across_compiles() {
+        let store = LimiterStore::default();
+        let metrics = Metrics::new();
+        let config: RateLimitConfig = serde_yaml::from_str("{rate: 1/minute, burst: 1}").unwrap();
+        let mut issues = Vec::new();
+        let a = compile_rule("r", &config, &store, &metrics, &mut issues).unwrap();
+        let (h, p, ip) = view("/x", "10.0.0.1");
+        let v = RequestView::new(&h, p, None, Some(ip));
+        let now = now_ns();
+        assert!(a.check(&v, now).refusal.is_none());
+        let b = compile_rule("r", &config, &store, &metrics, &mut issues).unwrap();
+        assert!(b.check(&v, now).refusal.is_some(), "state survived");
+        let changed: RateLimitConfig = serde_yaml::from_str("{rate: 2/minute, burst: 1}").unwrap();
+        let c = compile_rule("r", &changed, &store, &metrics, &mut issues).unwrap();
+        assert!(
+            c.check(&v, now).refusal.is_none(),
+            "a changed rule starts fresh"
+        );
+    }
+
+    #[test]
+    fn bad_rules_are_reported() {
+        let config: RateLimitConfig = serde_yaml::from_str(
+            "{key: [client_ip, 'header:'], rate: 'ten/minute', burst: 0, count_statuses: [99], enumeration: {id: client_ip, max_distinct: 0, window_secs: 0, cooldown_secs: 1}}",
+        )
+        .unwrap();
+        let mut issues = Vec::new();
+        assert!(compile_rule(
+            "x",
+            &config,
+            &LimiterStore::default(),
+            &Metrics::new(),
+            &mut issues
+        )
+        .is_none());
+        let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "rate_limits.x.key[1]",
+                "rate_limits.x.rate",
+                "rate_limits.x.burst",
+                "rate_limits.x.count_statuses[0]",
+                "rate_limits.x.enumeration.id",
+                "rate_limits.x.enumeration.max_distinct",
+                "rate_limits.x.enumeration.window_secs"
+            ]
+        );
+    }
+}
