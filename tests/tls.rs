@@ -85,7 +85,7 @@ fn assert_tls_refused(pg: &PhiGuard, echo: &Echo) {
     );
     assert_eq!(
         pg.metric(r#"phiguard_upstream_errors_total{kind="connect",route="origin"}"#),
-        1.0
+        Some(1.0)
     );
 }
 

@@ -295,16 +295,26 @@ impl PhiGuard {
             .to_owned()
     }
 
-    /// The `/metrics` text.
-    pub fn metrics(&self) -> String {
+    /// The `/metrics` text as it is now.
+    pub fn metrics_now(&self) -> String {
         let r = get(&self.admin_url("/metrics"));
         assert_eq!(r.status, 200);
         r.body
     }
 
-    /// The value of the sample `series` (e.g. `name{a="b"}`) on `/metrics`, 0 when absent.
-    pub fn metric(&self, series: &str) -> f64 {
-        metric_value(&self.metrics(), series).unwrap_or(0.0)
+    /// The `/metrics` text once no request is in flight. A request is counted after its
+    /// response went out, so a client can see the response a moment before the metrics
+    /// do; waiting for `phiguard_requests_in_flight 0` closes that gap exactly.
+    pub fn metrics(&self) -> String {
+        wait_for("no request in flight", Duration::from_secs(5), || {
+            let text = self.metrics_now();
+            (metric_value(&text, "phiguard_requests_in_flight") == Some(0.0)).then_some(text)
+        })
+    }
+
+    /// The value of sample `series` (e.g. `name{a="b"}`) once no request is in flight.
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        metric_value(&self.metrics(), series)
     }
 }
 
