@@ -39,6 +39,9 @@ pub struct Config {
     /// Named rate-limit rules routes can attach.
     #[serde(default)]
     pub rate_limits: BTreeMap<String, RateLimitConfig>,
+    /// The Redis that rules with `backend: redis` share across replicas.
+    #[serde(default)]
+    pub redis: Option<RedisConfig>,
     /// Ordered routes: the first that matches a request wins.
     pub routes: Vec<RouteConfig>,
 }
@@ -368,6 +371,60 @@ pub struct RateLimitConfig {
     /// Block clients that touch too many distinct resource ids.
     #[serde(default)]
     pub enumeration: Option<EnumerationConfig>,
+    /// Where the counts live: `local` (this replica) or `redis` (shared by replicas).
+    #[serde(default)]
+    pub backend: LimitBackend,
+    /// With `backend: redis`, what to do while Redis is unreachable.
+    #[serde(default)]
+    pub on_backend_error: BackendErrorPolicy,
+}
+
+/// Where a rule's counts live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitBackend {
+    /// In this process: limits are per replica.
+    #[default]
+    Local,
+    /// In the shared Redis: limits are across replicas.
+    Redis,
+}
+
+/// What a Redis-backed rule does while Redis is unreachable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendErrorPolicy {
+    /// Decide with this replica's local limiter (limits become per replica).
+    #[default]
+    Local,
+    /// Refuse with 503 (fail closed).
+    Deny,
+}
+
+/// The shared Redis.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://host:port/db` (or `rediss://` for TLS).
+    pub url: String,
+    /// Longest wait for a connection or a decision; then the rule's `on_backend_error` applies.
+    #[serde(default = "default_redis_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Prefix of every key phiguard writes.
+    #[serde(default = "default_redis_prefix")]
+    pub key_prefix: String,
+    /// Name of an environment variable holding the secret that keys are HMACed with (the same
+    /// on every replica). Without it a built-in constant is used and a warning logged.
+    #[serde(default)]
+    pub key_secret_env: Option<String>,
+}
+
+fn default_redis_timeout_ms() -> u64 {
+    50
+}
+
+fn default_redis_prefix() -> String {
+    "phiguard:".to_owned()
 }
 
 fn default_limit_key() -> Vec<String> {

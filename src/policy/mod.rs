@@ -212,9 +212,14 @@ impl Policy {
 
         let mut rules: BTreeMap<&str, Arc<Rule>> = BTreeMap::new();
         for (name, rule) in &c.rate_limits {
-            if let Some(r) =
-                ratelimit::compile_rule(name, rule, &shared.limiters, metrics, &mut issues)
-            {
+            if let Some(r) = ratelimit::compile_rule(
+                name,
+                rule,
+                c.redis.as_ref(),
+                &shared.limiters,
+                metrics,
+                &mut issues,
+            ) {
                 rules.insert(name.as_str(), Arc::new(r));
             }
         }

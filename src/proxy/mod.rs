@@ -18,7 +18,7 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::ErrorType;
 
 use crate::policy::{Policy, Route};
-use crate::ratelimit::{self, RequestView};
+use crate::ratelimit::{self, DecisionKey, Refusal, RequestView};
 use crate::telemetry::{AccessLog, AccessRecord, Metrics, UpstreamErrorKind};
 use forwarding::RequestFacts;
 pub use own_response::OwnResponse;
@@ -51,8 +51,8 @@ pub struct RequestCtx {
     start: Instant,
     facts: Option<RequestFacts>,
     upstream_error: Option<UpstreamErrorKind>,
-    /// (index into the route's rules, key hash) of status-filtered rules to count at the end.
-    count_on_response: Vec<(usize, u64)>,
+    /// (index into the route's rules, client key) of status-filtered rules to count at the end.
+    count_on_response: Vec<(usize, DecisionKey)>,
     _in_flight: InFlight,
 }
 
@@ -114,7 +114,7 @@ impl ProxyHttp for PhiGuardProxy {
             own_response::send(session, ctx, OwnResponse::NotFound).await?;
             return Ok(true);
         }
-        if let Some(refused) = self.check_rate_limits(session, ctx) {
+        if let Some(refused) = self.check_rate_limits(session, ctx).await {
             own_response::send(session, ctx, refused).await?;
             return Ok(true);
         }
@@ -236,8 +236,8 @@ impl ProxyHttp for PhiGuardProxy {
         metrics.observe(status, elapsed.as_secs_f64());
         if let Some(route) = route {
             let now = ratelimit::now_ns();
-            for &(i, key_hash) in &ctx.count_on_response {
-                route.rate_limits[i].count_response(key_hash, status, now);
+            for (i, key) in &ctx.count_on_response {
+                route.rate_limits[*i].count_response(key, status, now).await;
             }
         }
         if let Some(kind) = ctx.upstream_error {
@@ -273,7 +273,11 @@ impl ProxyHttp for PhiGuardProxy {
 
 impl PhiGuardProxy {
     /// Runs the route's rate-limit rules; the first refusal becomes a 429.
-    fn check_rate_limits(&self, session: &Session, ctx: &mut RequestCtx) -> Option<OwnResponse> {
+    async fn check_rate_limits(
+        &self,
+        session: &Session,
+        ctx: &mut RequestCtx,
+    ) -> Option<OwnResponse> {
         let (route, facts) = (
             ctx.route.map(|i| &ctx.policy.routes[i])?,
             ctx.facts.as_ref()?,
@@ -285,11 +289,14 @@ impl PhiGuardProxy {
         let view = RequestView::new(&req.headers, &facts.path, req.uri.query(), facts.client_ip);
         let now = ratelimit::now_ns();
         for (i, rule) in route.rate_limits.iter().enumerate() {
-            let decision = rule.check(&view, now);
-            if decision.count_on_response {
-                ctx.count_on_response.push((i, decision.key_hash));
+            let decision = rule.check(&view, now).await;
+            if let Some(key) = decision.count_on_response {
+                ctx.count_on_response.push((i, key));
             }
             if let Some(refusal) = decision.refusal {
+                if refusal == Refusal::BackendUnavailable {
+                    return Some(OwnResponse::Status(503));
+                }
                 let retry_after_secs = refusal.retry_after_secs();
                 return Some(OwnResponse::RateLimited {
                     retry_after_secs,

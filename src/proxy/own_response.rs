@@ -52,6 +52,7 @@ impl OwnResponse {
             Self::GatewayTimeout => "gateway timeout\n",
             Self::Status(400) => "bad request\n",
             Self::Status(408) => "request timeout\n",
+            Self::Status(503) => "service unavailable\n",
             Self::Status(_) => "error\n",
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod gcra;
 mod key;
+pub mod shared;
 pub mod table;
 
 use std::collections::HashMap;
@@ -17,10 +18,13 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntGaugeVec, Opts};
 
-use crate::config::{ConfigIssue, EnumerationConfig, RateLimitConfig};
+use crate::config::{
+    BackendErrorPolicy, ConfigIssue, EnumerationConfig, LimitBackend, RateLimitConfig, RedisConfig,
+};
 use crate::telemetry::Metrics;
-use gcra::{Gcra, Verdict};
+use gcra::Gcra;
 pub use key::{KeyPart, RequestView};
+use shared::{SharedBackend, SharedError, SharedQuery};
 use table::{Slot, Table};
 
 const NANOS: u64 = 1_000_000_000;
@@ -51,6 +55,10 @@ pub struct Rule {
     pub dry_run: bool,
     enumeration: Option<Enumeration>,
     state: Arc<RuleState>,
+    shared: Option<Arc<SharedBackend>>,
+    fail_closed: bool,
+    last_error_log_s: std::sync::atomic::AtomicU64,
+    backend_errors: IntCounter,
     allowed: IntCounter,
     limited: IntCounter,
     dry_run_limited: IntCounter,
@@ -69,59 +77,69 @@ struct Enumeration {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// Over the rate.
-    Rate(Verdict),
+    Rate {
+        /// Nanoseconds until a retry may pass.
+        retry_after_ns: u64,
+    },
     /// The enumeration guard's cooldown.
     Enumeration {
         /// Nanoseconds until the cooldown ends.
         retry_after_ns: u64,
     },
+    /// The shared backend is down and the rule fails closed.
+    BackendUnavailable,
 }
 
 impl Refusal {
     /// Whole seconds for `Retry-After` (at least 1).
     pub fn retry_after_secs(&self) -> u64 {
         let ns = match self {
-            Refusal::Rate(v) => v.retry_after_ns,
-            Refusal::Enumeration { retry_after_ns } => *retry_after_ns,
+            Refusal::Rate { retry_after_ns } | Refusal::Enumeration { retry_after_ns } => {
+                *retry_after_ns
+            }
+            Refusal::BackendUnavailable => NANOS,
         };
         ns.div_ceil(NANOS).max(1)
     }
 }
 
+/// Identifies the client key of a decision, for counting its response later.
+#[derive(Debug, Clone)]
+pub struct DecisionKey {
+    local: u64,
+    shared: Option<String>,
+}
+
 /// What one rule decided for one request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Decision {
     /// `Some` when the rule refuses (and is not dry-run).
     pub refusal: Option<Refusal>,
-    /// The key hash, for counting the response later (status-filtered rules).
-    pub key_hash: u64,
-    /// Whether the response's status decides if this request counts.
-    pub count_on_response: bool,
+    /// `Some` when the response's status decides whether this request counts.
+    pub count_on_response: Option<DecisionKey>,
 }
 
 impl Rule {
-    /// Decides one request at `now`.
-    pub fn check(&self, req: &RequestView<'_>, now: u64) -> Decision {
+    /// Decides one request at `now` (local clock; the shared backend uses Redis's).
+    pub async fn check(&self, req: &RequestView<'_>, now: u64) -> Decision {
         let mut buf = Vec::with_capacity(64);
         key::render(&self.key, req, &mut buf);
-        let key_hash = self.state.limits.hash(&buf);
-        let count_on_response = !self.count_statuses.is_empty();
-
-        let mut refusal = None;
-        if let Some(e) = &self.enumeration {
-            refusal = self.check_enumeration(e, req, key_hash, now);
-        }
-        if refusal.is_none() {
-            let verdict = self.state.limits.with(key_hash, now, |slot| {
-                let (verdict, tat) = self.gcra.check(slot.tat, now, !count_on_response);
-                slot.tat = tat;
-                slot.interval = self.gcra.interval_ns;
-                verdict
-            });
-            if !verdict.allowed {
-                refusal = Some(Refusal::Rate(verdict));
+        let consume = self.count_statuses.is_empty();
+        let key = DecisionKey {
+            local: self.state.limits.hash(&buf),
+            shared: self.shared.as_ref().map(|b| b.key_base(&self.name, &buf)),
+        };
+        let refusal = match (&self.shared, &key.shared) {
+            (Some(backend), Some(base)) => {
+                match self.check_shared(backend, base, req, consume).await {
+                    Ok(refusal) => refusal,
+                    Err(e) => {
+                        self.on_backend_error(&e, || self.check_local(req, key.local, now, consume))
+                    }
+                }
             }
-        }
+            _ => self.check_local(req, key.local, now, consume),
+        };
         let refusal = match refusal {
             None => {
                 self.allowed.inc();
@@ -138,18 +156,119 @@ impl Rule {
         };
         Decision {
             refusal,
-            key_hash,
-            count_on_response,
+            count_on_response: (!consume).then_some(key),
         }
     }
 
     /// For status-filtered rules: counts the request if the response status is one counted.
-    pub fn count_response(&self, key_hash: u64, status: u16, now: u64) {
-        if self.count_statuses.contains(&status) {
-            self.state.limits.with(key_hash, now, |slot| {
-                slot.tat = self.gcra.check(slot.tat, now, true).1;
-                slot.interval = self.gcra.interval_ns;
-            });
+    pub async fn count_response(&self, key: &DecisionKey, status: u16, now: u64) {
+        if !self.count_statuses.contains(&status) {
+            return;
+        }
+        if let (Some(backend), Some(base)) = (&self.shared, &key.shared) {
+            let query = SharedQuery {
+                interval_us: self.gcra.interval_ns / 1_000,
+                burst: self.gcra.burst,
+                consume: true,
+                enumeration: None,
+            };
+            match backend.decide(base, query).await {
+                Ok(_) => return,
+                Err(e) => self.on_backend_error(&e, || None),
+            };
+        }
+        self.state.limits.with(key.local, now, |slot| {
+            slot.tat = self.gcra.check(slot.tat, now, true).1;
+            slot.interval = self.gcra.interval_ns;
+        });
+    }
+
+    fn check_local(
+        &self,
+        req: &RequestView<'_>,
+        key_hash: u64,
+        now: u64,
+        consume: bool,
+    ) -> Option<Refusal> {
+        if let Some(e) = &self.enumeration {
+            if let Some(refusal) = self.check_enumeration(e, req, key_hash, now) {
+                return Some(refusal);
+            }
+        }
+        let verdict = self.state.limits.with(key_hash, now, |slot| {
+            let (verdict, tat) = self.gcra.check(slot.tat, now, consume);
+            slot.tat = tat;
+            slot.interval = self.gcra.interval_ns;
+            verdict
+        });
+        (!verdict.allowed).then_some(Refusal::Rate {
+            retry_after_ns: verdict.retry_after_ns,
+        })
+    }
+
+    async fn check_shared(
+        &self,
+        backend: &SharedBackend,
+        key_base: &str,
+        req: &RequestView<'_>,
+        consume: bool,
+    ) -> Result<Option<Refusal>, SharedError> {
+        let mut id_buf = Vec::new();
+        let enumeration = self.enumeration.as_ref().map(|e| {
+            let present = key::render_one(&e.id, req, &mut id_buf);
+            (
+                present,
+                e.max_distinct,
+                e.window_ns / 1_000,
+                e.cooldown_ns / 1_000,
+            )
+        });
+        let query = SharedQuery {
+            interval_us: self.gcra.interval_ns / 1_000,
+            burst: self.gcra.burst,
+            consume,
+            enumeration: enumeration.map(|(present, max, window, cooldown)| {
+                (present.then_some(id_buf.as_slice()), max, window, cooldown)
+            }),
+        };
+        let verdict = backend.decide(key_base, query).await?;
+        if verdict.newly_blocked {
+            self.enumeration_blocks.inc();
+        }
+        let retry_after_ns = verdict.retry_after_us.saturating_mul(1_000);
+        Ok(match (verdict.allowed, verdict.enumeration) {
+            (true, _) => None,
+            (false, true) => Some(Refusal::Enumeration { retry_after_ns }),
+            (false, false) => Some(Refusal::Rate { retry_after_ns }),
+        })
+    }
+
+    /// Counts and logs a backend failure, then applies the rule's `on_backend_error`.
+    fn on_backend_error(
+        &self,
+        err: &SharedError,
+        fallback: impl FnOnce() -> Option<Refusal>,
+    ) -> Option<Refusal> {
+        self.backend_errors.inc();
+        let now_s = now_ns() / NANOS;
+        let last = self
+            .last_error_log_s
+            .swap(now_s, std::sync::atomic::Ordering::Relaxed);
+        if now_s >= last + 10 {
+            log::warn!(
+                "rate limit {}: shared backend failed ({err}); {}",
+                self.name,
+                if self.fail_closed {
+                    "refusing requests"
+                } else {
+                    "using the local limiter"
+                }
+            );
+        }
+        if self.fail_closed {
+            Some(Refusal::BackendUnavailable)
+        } else {
+            fallback()
         }
     }
 
@@ -273,6 +392,8 @@ impl std::fmt::Debug for RuleState {
 #[derive(Clone, Default)]
 pub struct LimiterStore {
     states: Arc<Mutex<HashMap<String, StoredRule>>>,
+    /// The Redis connection, kept across reloads while its config is unchanged.
+    redis: Arc<Mutex<Option<(RedisConfig, Arc<SharedBackend>)>>>,
 }
 
 /// A rule's definition fingerprint and its state.
@@ -297,6 +418,58 @@ impl LimiterStore {
         });
         states.insert(name.to_owned(), (fingerprint, state.clone()));
         state
+    }
+
+    /// The shared backend for `config`, reusing the current one when the config is unchanged.
+    fn redis(
+        &self,
+        config: &RedisConfig,
+        issues: &mut Vec<ConfigIssue>,
+    ) -> Option<Arc<SharedBackend>> {
+        let mut current = self.redis.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((c, backend)) = current.as_ref() {
+            if c == config {
+                return Some(backend.clone());
+            }
+        }
+        let secret = match &config.key_secret_env {
+            Some(var) => match std::env::var(var) {
+                Ok(v) if !v.is_empty() => v.into_bytes(),
+                _ => {
+                    issues.push(ConfigIssue::new(
+                        "redis.key_secret_env",
+                        format!("environment variable {var:?} is not set"),
+                    ));
+                    return None;
+                }
+            },
+            None => {
+                log::warn!("redis.key_secret_env is not set: rate-limit keys in redis are HMACed with a built-in secret");
+                b"phiguard-default-ratelimit-key".to_vec()
+            }
+        };
+        if config.timeout_ms == 0 {
+            issues.push(ConfigIssue::new(
+                "redis.timeout_ms",
+                "must be greater than 0",
+            ));
+            return None;
+        }
+        match SharedBackend::new(
+            &config.url,
+            std::time::Duration::from_millis(config.timeout_ms),
+            config.key_prefix.clone(),
+            secret,
+        ) {
+            Ok(backend) => {
+                *current = Some((config.clone(), backend.clone()));
+                Some(backend)
+            }
+            Err(problem) => {
+                issues.push(ConfigIssue::new("redis.url", problem));
+                None
+            }
+        }
     }
 
     /// A Prometheus collector of `phiguard_ratelimit_keys{rule}`.
@@ -343,6 +516,7 @@ impl Collector for KeyTableCollector {
 pub fn compile_rule(
     name: &str,
     config: &RateLimitConfig,
+    redis: Option<&RedisConfig>,
     store: &LimiterStore,
     metrics: &Metrics,
     issues: &mut Vec<ConfigIssue>,
@@ -407,6 +581,17 @@ pub fn compile_rule(
         .enumeration
         .as_ref()
         .and_then(|e| compile_enumeration(e, &format!("{at}.enumeration"), issues));
+    let shared = match (config.backend, redis) {
+        (LimitBackend::Local, _) => None,
+        (LimitBackend::Redis, Some(redis)) => store.redis(redis, issues),
+        (LimitBackend::Redis, None) => {
+            issues.push(ConfigIssue::new(
+                format!("{at}.backend"),
+                "backend redis needs a top-level `redis:` section",
+            ));
+            None
+        }
+    };
     if issues.len() > before {
         return None;
     }
@@ -432,6 +617,12 @@ pub fn compile_rule(
         dry_run: config.dry_run,
         enumeration,
         state: store.state(name, fingerprint, config),
+        shared,
+        fail_closed: config.on_backend_error == BackendErrorPolicy::Deny,
+        last_error_log_s: std::sync::atomic::AtomicU64::new(0),
+        backend_errors: metrics
+            .ratelimit_backend_errors()
+            .with_label_values(&[name]),
         allowed: decisions.with_label_values(&[name, "allowed"]),
         limited: decisions.with_label_values(&[name, "limited"]),
         dry_run_limited: decisions.with_label_values(&[name, "dry_run_limited"]),
@@ -511,6 +702,7 @@ mod tests {
         let r = compile_rule(
             "r",
             &config,
+            None,
             &LimiterStore::default(),
             &Metrics::new(),
             &mut issues,
@@ -531,45 +723,47 @@ mod tests {
         assert!(parse_rate("fast").is_err());
     }
 
-    #[test]
-    fn limits_per_client_key() {
+    #[tokio::test]
+    async fn limits_per_client_key() {
         let r = rule("{rate: 2/minute, burst: 2}");
         let (h, p, a) = view("/x", "10.0.0.1");
         let (_, _, b) = view("/x", "10.0.0.2");
         let now = now_ns();
         let va = RequestView::new(&h, p, None, Some(a));
         let vb = RequestView::new(&h, p, None, Some(b));
-        assert!(r.check(&va, now).refusal.is_none());
-        assert!(r.check(&va, now).refusal.is_none());
-        let refused = r.check(&va, now).refusal.unwrap();
+        assert!(r.check(&va, now).await.refusal.is_none());
+        assert!(r.check(&va, now).await.refusal.is_none());
+        let refused = r.check(&va, now).await.refusal.unwrap();
         assert!(refused.retry_after_secs() >= 29);
         assert!(
-            r.check(&vb, now).refusal.is_none(),
+            r.check(&vb, now).await.refusal.is_none(),
             "another client has its own bucket"
         );
     }
 
-    #[test]
-    fn status_filtered_rules_count_only_matching_responses() {
+    #[tokio::test]
+    async fn status_filtered_rules_count_only_matching_responses() {
         let r = rule("{rate: 1/minute, burst: 2, count_statuses: [404]}");
         let (h, p, a) = view("/x", "10.0.0.1");
         let v = RequestView::new(&h, p, None, Some(a));
         let now = now_ns();
         for _ in 0..10 {
-            let d = r.check(&v, now);
+            let d = r.check(&v, now).await;
             assert!(d.refusal.is_none());
-            r.count_response(d.key_hash, 200, now);
+            r.count_response(d.count_on_response.as_ref().unwrap(), 200, now)
+                .await;
         }
         for _ in 0..2 {
-            let d = r.check(&v, now);
+            let d = r.check(&v, now).await;
             assert!(d.refusal.is_none());
-            r.count_response(d.key_hash, 404, now);
+            r.count_response(d.count_on_response.as_ref().unwrap(), 404, now)
+                .await;
         }
-        assert!(r.check(&v, now).refusal.is_some());
+        assert!(r.check(&v, now).await.refusal.is_some());
     }
 
-    #[test]
-    fn enumeration_walk_is_blocked_and_repeat_visits_are_not() {
+    #[tokio::test]
+    async fn enumeration_walk_is_blocked_and_repeat_visits_are_not() {
         let r = rule("{rate: 1000/second, enumeration: {id: 'path_segment:3', max_distinct: 5, window_secs: 60, cooldown_secs: 30}}");
         let h = http::HeaderMap::new();
         let ip = Some("10.0.0.9".parse().unwrap());
@@ -580,6 +774,7 @@ mod tests {
                     &RequestView::new(&h, "/apps/appointments/1001", None, ip),
                     now
                 )
+                .await
                 .refusal
                 .is_none());
         }
@@ -587,6 +782,7 @@ mod tests {
         for id in 1..=10 {
             let path = format!("/apps/appointments/{}", 2000 + id);
             if r.check(&RequestView::new(&h, &path, None, ip), now)
+                .await
                 .refusal
                 .is_some()
             {
@@ -599,49 +795,52 @@ mod tests {
             Some(5),
             "the 6th distinct id (5th new) trips the guard"
         );
-        let again = r.check(
-            &RequestView::new(&h, "/apps/appointments/1001", None, ip),
-            now,
-        );
+        let again = r
+            .check(
+                &RequestView::new(&h, "/apps/appointments/1001", None, ip),
+                now,
+            )
+            .await;
         assert_eq!(again.refusal.unwrap().retry_after_secs(), 30);
         assert!(r
             .check(
                 &RequestView::new(&h, "/apps/appointments/1001", None, ip),
                 now + 31 * NANOS
             )
+            .await
             .refusal
             .is_none());
     }
 
-    #[test]
-    fn dry_run_never_refuses() {
+    #[tokio::test]
+    async fn dry_run_never_refuses() {
         let r = rule("{rate: 1/minute, burst: 1, dry_run: true}");
         let (h, p, a) = view("/x", "10.0.0.1");
         let v = RequestView::new(&h, p, None, Some(a));
         let now = now_ns();
         for _ in 0..5 {
-            assert!(r.check(&v, now).refusal.is_none());
+            assert!(r.check(&v, now).await.refusal.is_none());
         }
         assert_eq!(r.dry_run_limited.get(), 4);
     }
 
-    #[test]
-    fn unchanged_definitions_keep_their_state_across_compiles() {
+    #[tokio::test]
+    async fn unchanged_definitions_keep_their_state_across_compiles() {
         let store = LimiterStore::default();
         let metrics = Metrics::new();
         let config: RateLimitConfig = serde_yaml::from_str("{rate: 1/minute, burst: 1}").unwrap();
         let mut issues = Vec::new();
-        let a = compile_rule("r", &config, &store, &metrics, &mut issues).unwrap();
+        let a = compile_rule("r", &config, None, &store, &metrics, &mut issues).unwrap();
         let (h, p, ip) = view("/x", "10.0.0.1");
         let v = RequestView::new(&h, p, None, Some(ip));
         let now = now_ns();
-        assert!(a.check(&v, now).refusal.is_none());
-        let b = compile_rule("r", &config, &store, &metrics, &mut issues).unwrap();
-        assert!(b.check(&v, now).refusal.is_some(), "state survived");
+        assert!(a.check(&v, now).await.refusal.is_none());
+        let b = compile_rule("r", &config, None, &store, &metrics, &mut issues).unwrap();
+        assert!(b.check(&v, now).await.refusal.is_some(), "state survived");
         let changed: RateLimitConfig = serde_yaml::from_str("{rate: 2/minute, burst: 1}").unwrap();
-        let c = compile_rule("r", &changed, &store, &metrics, &mut issues).unwrap();
+        let c = compile_rule("r", &changed, None, &store, &metrics, &mut issues).unwrap();
         assert!(
-            c.check(&v, now).refusal.is_none(),
+            c.check(&v, now).await.refusal.is_none(),
             "a changed rule starts fresh"
         );
     }
@@ -656,6 +855,7 @@ mod tests {
         assert!(compile_rule(
             "x",
             &config,
+            None,
             &LimiterStore::default(),
             &Metrics::new(),
             &mut issues

@@ -53,6 +53,7 @@ pub struct Metrics {
     config_last_success: IntGauge,
     config_info: IntGaugeVec,
     ratelimit_decisions: IntCounterVec,
+    ratelimit_backend_errors: IntCounterVec,
     enumeration_blocks: IntCounterVec,
 }
 
@@ -121,6 +122,14 @@ impl Metrics {
             &["rule", "decision"],
         )
         .expect("static metric definition");
+        let ratelimit_backend_errors = IntCounterVec::new(
+            Opts::new(
+                "phiguard_ratelimit_backend_errors_total",
+                "Decisions the shared (Redis) backend could not make, by rule.",
+            ),
+            &["rule"],
+        )
+        .expect("static metric definition");
         let enumeration_blocks = IntCounterVec::new(
             Opts::new(
                 "phiguard_enumeration_blocks_total",
@@ -151,6 +160,7 @@ impl Metrics {
             Box::new(config_info.clone()),
             Box::new(ratelimit_decisions.clone()),
             Box::new(enumeration_blocks.clone()),
+            Box::new(ratelimit_backend_errors.clone()),
             Box::new(build_info),
         ] {
             registry
@@ -168,6 +178,7 @@ impl Metrics {
             config_last_success,
             config_info,
             ratelimit_decisions,
+            ratelimit_backend_errors,
             enumeration_blocks,
         }
     }
@@ -175,6 +186,11 @@ impl Metrics {
     /// `phiguard_ratelimit_decisions_total{rule,decision}`, for binding per rule.
     pub fn ratelimit_decisions(&self) -> &IntCounterVec {
         &self.ratelimit_decisions
+    }
+
+    /// `phiguard_ratelimit_backend_errors_total{rule}`, for binding per rule.
+    pub fn ratelimit_backend_errors(&self) -> &IntCounterVec {
+        &self.ratelimit_backend_errors
     }
 
     /// `phiguard_enumeration_blocks_total{rule}`, for binding per rule.
