@@ -393,8 +393,11 @@ impl std::fmt::Debug for RuleState {
 pub struct LimiterStore {
     states: Arc<Mutex<HashMap<String, StoredRule>>>,
     /// The Redis connection, kept across reloads while its config is unchanged.
-    redis: Arc<Mutex<Option<(RedisConfig, Arc<SharedBackend>)>>>,
+    redis: Arc<Mutex<Option<StoredBackend>>>,
 }
+
+/// The Redis config a backend was built from, and the backend.
+type StoredBackend = (RedisConfig, Arc<SharedBackend>);
 
 /// A rule's definition fingerprint and its state.
 type StoredRule = (String, Arc<RuleState>);
