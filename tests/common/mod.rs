@@ -408,11 +408,11 @@ pub fn client_tls_config(ca_file: &Path) -> Arc<rustls::ClientConfig> {
 }
 
 /// Sends `req`, turning any status into a [`Resp`]; transport errors are `Err`.
-pub fn send(req: ureq::Request) -> Result<Resp, ureq::Error> {
+pub fn send(req: ureq::Request) -> Result<Resp, String> {
     let resp = match req.call() {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.to_string()),
     };
     let mut headers = Vec::new();
     let mut names = resp.headers_names();
@@ -432,7 +432,7 @@ pub fn send(req: ureq::Request) -> Result<Resp, ureq::Error> {
 }
 
 /// `GET url`, any status; `Err` on transport errors.
-pub fn try_get(url: &str) -> Result<Resp, ureq::Error> {
+pub fn try_get(url: &str) -> Result<Resp, String> {
     send(agent().get(url))
 }
 
