@@ -295,7 +295,7 @@ impl PhiGuardProxy {
             }
             if let Some(refusal) = decision.refusal {
                 if refusal == Refusal::BackendUnavailable {
-                    return Some(OwnResponse::Status(503));
+                    return Some(OwnResponse::LimiterUnavailable);
                 }
                 let retry_after_secs = refusal.retry_after_secs();
                 return Some(OwnResponse::RateLimited {

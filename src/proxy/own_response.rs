@@ -24,6 +24,8 @@ pub enum OwnResponse {
     },
     /// No route matched.
     NotFound,
+    /// A fail-closed rate limit could not reach its shared backend.
+    LimiterUnavailable,
     /// The upstream could not be reached or broke the exchange.
     BadGateway,
     /// The upstream timed out.
@@ -38,6 +40,7 @@ impl OwnResponse {
         match self {
             Self::RateLimited { .. } => 429,
             Self::NotFound => 404,
+            Self::LimiterUnavailable => 503,
             Self::BadGateway => 502,
             Self::GatewayTimeout => 504,
             Self::Status(code) => *code,
@@ -48,6 +51,7 @@ impl OwnResponse {
         match self {
             Self::RateLimited { .. } => "too many requests\n",
             Self::NotFound => "not found\n",
+            Self::LimiterUnavailable => "service unavailable\n",
             Self::BadGateway => "bad gateway\n",
             Self::GatewayTimeout => "gateway timeout\n",
             Self::Status(400) => "bad request\n",
@@ -82,6 +86,9 @@ pub async fn send(session: &mut Session, ctx: &RequestCtx, response: OwnResponse
         resp.insert_header(RETRY_AFTER, *retry_after_secs)?;
         resp.insert_header("ratelimit-policy", policy.clone())?;
         resp.insert_header("ratelimit", state.clone())?;
+    }
+    if response == OwnResponse::LimiterUnavailable {
+        resp.insert_header(RETRY_AFTER, "1")?;
     }
     session.set_keepalive(None);
     session.write_response_header(Box::new(resp), false).await?;
