@@ -107,3 +107,16 @@ fn hop_by_hop_headers_do_not_reach_the_upstream() {
     }
     assert_eq!(seen.headers["x-kept"], ["1"]);
 }
+
+#[test]
+fn forwarded_host_is_believed_only_from_trusted_peers() {
+    // HTTP/1.0 without Host: there is no Host to overwrite the claim with.
+    let head = "GET /fwd HTTP/1.0\r\nX-Forwarded-Host: evil.example";
+    let (echo, pg) = setup("[]");
+    assert_eq!(raw_get(pg.port, head).status, 200);
+    assert_eq!(echo.last().header("x-forwarded-host"), None);
+
+    let (echo, pg) = setup(r#"["127.0.0.1"]"#);
+    assert_eq!(raw_get(pg.port, head).status, 200);
+    assert_eq!(echo.last().headers["x-forwarded-host"], ["evil.example"]);
+}

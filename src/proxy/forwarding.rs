@@ -151,14 +151,15 @@ pub fn prepare_upstream_request(
     if let Some(host) = &route.upstream.host_header {
         upstream_request.insert_header(HOST, host.clone())?;
     }
-    if facts.peer_trusted {
-        if upstream_request.headers.get(&X_FORWARDED_HOST).is_none() {
-            if let Some(h) = original_host {
-                upstream_request.insert_header(X_FORWARDED_HOST.clone(), h)?;
-            }
+    if !facts.peer_trusted {
+        // Only a trusted proxy may say what the original host was, also when the request
+        // has no Host header (HTTP/1.0) to replace the claim with.
+        upstream_request.remove_header(&X_FORWARDED_HOST);
+    }
+    if upstream_request.headers.get(&X_FORWARDED_HOST).is_none() {
+        if let Some(h) = original_host {
+            upstream_request.insert_header(X_FORWARDED_HOST.clone(), h)?;
         }
-    } else if let Some(h) = original_host {
-        upstream_request.insert_header(X_FORWARDED_HOST.clone(), h)?;
     }
 
     let peer = session
