@@ -2,6 +2,7 @@
 //! here once; the `redact_*` entry points only run them.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
 
@@ -32,7 +33,7 @@ const GROUPS: [(&str, &[PhiType]); 2] = [
 /// A compiled redaction profile. Cheap to share (`&Profile` across threads).
 #[derive(Clone, Debug)]
 pub struct Profile {
-    pub(crate) scanner: Scanner,
+    pub(crate) scanner: Arc<Scanner>,
     pub(crate) keys: KeyTable,
     enabled: [bool; BUILTIN_TYPES.len()],
     actions: [Action; BUILTIN_TYPES.len()],
@@ -137,7 +138,7 @@ impl Profile {
         check_limits(&spec.limits)?;
 
         Ok(Profile {
-            scanner,
+            scanner: Arc::new(scanner),
             keys,
             enabled,
             actions,
@@ -152,10 +153,17 @@ impl Profile {
 
     /// Every built-in detector, action `mask` (the `phiguard redact` default and
     /// the access-log profile).
+    /// Compiled once per process; later calls clone it cheaply.
     pub fn builtin_default() -> Profile {
-        // The default spec uses only built-in patterns; a failure here is a bug
-        // caught by the unit tests, never something input can cause.
-        Profile::compile(&ProfileSpec::default()).expect("built-in default profile compiles")
+        static DEFAULT: OnceLock<Profile> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                // The default spec uses only built-in patterns; a failure here is a
+                // bug caught by the unit tests, never something input can cause.
+                Profile::compile(&ProfileSpec::default())
+                    .expect("built-in default profile compiles")
+            })
+            .clone()
     }
 
     /// Whether a built-in type is enabled (custom types always are).

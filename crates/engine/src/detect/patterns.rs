@@ -10,8 +10,6 @@ use crate::types::PhiType;
 pub enum Check {
     /// The pattern is specific enough.
     None,
-    /// E-mail sanity (not `icon@2x.png`).
-    Email,
     /// Luhn + brand.
     Card,
     /// SSA rules.
@@ -28,8 +26,6 @@ pub enum Check {
     Date,
     /// Dotted quad.
     Ipv4,
-    /// Parses as IPv6.
-    Ipv6,
     /// The value is the last token of the match (keyword patterns); it must
     /// hold at least `min_digits` digits.
     TrailingToken {
@@ -122,11 +118,6 @@ pub fn builtin() -> Vec<PatternDef> {
             Check::TrailingToken { min_digits: 0 },
         ),
         def(
-            T::Email,
-            r"[A-Za-z0-9._+\-]+(?:@|%40|%2540)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b",
-            Check::Email,
-        ),
-        def(
             T::Mbi,
             r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y]{2}[0-9]{2}\b",
             Check::Mbi,
@@ -166,11 +157,6 @@ pub fn builtin() -> Vec<PatternDef> {
             r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b",
             Check::Ipv4,
             Context::Free,
-        ),
-        def(
-            T::Ipv6,
-            r"(?i:[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})",
-            Check::Ipv6,
         ),
         def(
             T::Zip,
