@@ -325,9 +325,46 @@ pub struct RouteConfig {
     /// Send `Clear-Site-Data` with these directives (`cache`, `cookies`, `storage`, ...).
     #[serde(default)]
     pub clear_site_data: Vec<String>,
-    /// Names of `rate_limits` rules; every one must pass.
+    /// Names of `rate_limits` rules; every one must pass. On a `webhook` route they apply
+    /// only to unsigned or badly signed deliveries.
     #[serde(default)]
     pub rate_limits: Vec<String>,
+    /// Verify Shopify-style webhook signatures on this route.
+    #[serde(default)]
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// Shopify-style webhook verification for a route.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// The signing secret, inline (fine for demos; use `secret_env` in production).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Name of an environment variable holding the signing secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// A delivery id seen within this window is acknowledged and not forwarded again.
+    #[serde(default = "default_dedupe_window_secs")]
+    pub dedupe_window_secs: u64,
+    /// Most delivery ids remembered (memory bound).
+    #[serde(default = "default_dedupe_max_ids")]
+    pub dedupe_max_ids: usize,
+    /// Largest body held back for verification; larger deliveries get 413.
+    #[serde(default = "default_webhook_max_body_bytes")]
+    pub max_body_bytes: usize,
+}
+
+fn default_dedupe_window_secs() -> u64 {
+    600
+}
+
+fn default_dedupe_max_ids() -> usize {
+    100_000
+}
+
+fn default_webhook_max_body_bytes() -> usize {
+    1024 * 1024
 }
 
 /// Request matching for a route. Absent fields match anything.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use http::{HeaderValue, Method};
 
 use crate::config::{ConfigError, ConfigIssue, LoadedConfig};
+use crate::ratelimit::webhook::WebhookVerifier;
 use crate::ratelimit::{self, LimiterStore, Rule};
 use crate::telemetry::{Metrics, RouteMetrics};
 pub use client_ip::TrustedProxies;
@@ -98,8 +99,10 @@ pub struct Route {
     pub phi: bool,
     /// Pre-rendered `Clear-Site-Data` value.
     pub clear_site_data: Option<HeaderValue>,
-    /// Rate-limit rules; every one must pass.
+    /// Rate-limit rules; every one must pass (on webhook routes: every unsigned delivery).
     pub rate_limits: Vec<Arc<Rule>>,
+    /// Webhook signature verification and de-duplication.
+    pub webhook: Option<WebhookVerifier>,
     /// Metric handles bound to this route.
     pub metrics: RouteMetrics,
 }
@@ -304,6 +307,10 @@ impl Policy {
                     )),
                 }
             }
+            let webhook = r
+                .webhook
+                .as_ref()
+                .and_then(|w| WebhookVerifier::compile(w, &format!("{key}.webhook"), &mut issues));
             let clear_site_data = compile_clear_site_data(
                 &r.clear_site_data,
                 &format!("{key}.clear_site_data"),
@@ -319,6 +326,7 @@ impl Policy {
                     phi: r.phi,
                     clear_site_data,
                     rate_limits,
+                    webhook,
                     metrics: metrics.route(&r.name),
                 });
             }

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
 use http::header::{CACHE_CONTROL, EXPIRES, PRAGMA};
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
@@ -18,7 +19,7 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::ErrorType;
 
 use crate::policy::{Policy, Route};
-use crate::ratelimit::{self, DecisionKey, Refusal, RequestView};
+use crate::ratelimit::{self, webhook, DecisionKey, Refusal, RequestView};
 use crate::telemetry::{AccessLog, AccessRecord, Metrics, UpstreamErrorKind};
 use forwarding::RequestFacts;
 pub use own_response::OwnResponse;
@@ -53,6 +54,10 @@ pub struct RequestCtx {
     upstream_error: Option<UpstreamErrorKind>,
     /// (index into the route's rules, client key) of status-filtered rules to count at the end.
     count_on_response: Vec<(usize, DecisionKey)>,
+    /// A webhook body held back until its signature verified.
+    webhook_body: Option<BytesMut>,
+    /// The answer to send when a body filter refuses the request.
+    refusal: Option<OwnResponse>,
     _in_flight: InFlight,
 }
 
@@ -95,6 +100,8 @@ impl ProxyHttp for PhiGuardProxy {
             facts: None,
             upstream_error: None,
             count_on_response: Vec::new(),
+            webhook_body: None,
+            refusal: None,
             _in_flight: InFlight::new(&self.metrics.in_flight),
         }
     }
@@ -114,11 +121,79 @@ impl ProxyHttp for PhiGuardProxy {
             own_response::send(session, ctx, OwnResponse::NotFound).await?;
             return Ok(true);
         }
-        if let Some(refused) = self.check_rate_limits(session, ctx).await {
+        let is_webhook = ctx.route().is_some_and(|r| r.webhook.is_some());
+        let refused = if is_webhook {
+            self.admit_webhook(session, ctx).await
+        } else {
+            self.check_rate_limits(session, ctx).await
+        };
+        if let Some(refused) = refused {
             own_response::send(session, ctx, refused).await?;
             return Ok(true);
         }
         Ok(false)
+    }
+
+    async fn request_body_filter(
+        &self,
+        session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if ctx.webhook_body.is_none() {
+            return Ok(());
+        }
+        let limit = ctx
+            .route()
+            .and_then(|r| r.webhook.as_ref())
+            .map_or(0, |w| w.max_body_bytes);
+        let Some(held) = ctx.webhook_body.as_mut() else {
+            return Ok(());
+        };
+        if let Some(chunk) = body.take() {
+            if held.len() + chunk.len() > limit {
+                ctx.refusal = Some(OwnResponse::PayloadTooLarge);
+                return Error::e_explain(
+                    ErrorType::HTTPStatus(413),
+                    "webhook body over max_body_bytes",
+                );
+            }
+            held.extend_from_slice(&chunk);
+        }
+        if !end_of_stream {
+            // Hold the chunk back; an empty chunk tells pingora there is nothing to send yet.
+            *body = Some(Bytes::new());
+            return Ok(());
+        }
+        let whole = ctx.webhook_body.take().unwrap_or_default().freeze();
+        let req = session.req_header();
+        let verified = match (
+            ctx.route().and_then(|r| r.webhook.as_ref()),
+            req.headers.get(webhook::SIGNATURE_HEADER),
+        ) {
+            (Some(verifier), Some(signature)) if verifier.verify(&whole, signature.as_bytes()) => {
+                if let Some(id) = req.headers.get(webhook::ID_HEADER) {
+                    verifier.remember(id.as_bytes(), ratelimit::now_ns());
+                }
+                true
+            }
+            _ => false,
+        };
+        if verified {
+            *body = Some(whole);
+            return Ok(());
+        }
+        let refusal = self
+            .check_rate_limits(session, ctx)
+            .await
+            .unwrap_or(OwnResponse::Unauthorized);
+        let status = refusal.status();
+        ctx.refusal = Some(refusal);
+        Error::e_explain(
+            ErrorType::HTTPStatus(status),
+            "webhook signature did not verify",
+        )
     }
 
     async fn upstream_peer(
@@ -191,30 +266,34 @@ impl ProxyHttp for PhiGuardProxy {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        let response = match (e.etype(), e.esource()) {
-            (ErrorType::HTTPStatus(code), _) => OwnResponse::Status(*code),
-            (_, ErrorSource::Upstream) => {
-                let kind = classify_upstream_error(e.etype());
-                ctx.upstream_error = Some(kind);
-                if kind == UpstreamErrorKind::Timeout {
-                    OwnResponse::GatewayTimeout
-                } else {
-                    OwnResponse::BadGateway
+        let response = if let Some(refusal) = ctx.refusal.take() {
+            refusal
+        } else {
+            match (e.etype(), e.esource()) {
+                (ErrorType::HTTPStatus(code), _) => OwnResponse::Status(*code),
+                (_, ErrorSource::Upstream) => {
+                    let kind = classify_upstream_error(e.etype());
+                    ctx.upstream_error = Some(kind);
+                    if kind == UpstreamErrorKind::Timeout {
+                        OwnResponse::GatewayTimeout
+                    } else {
+                        OwnResponse::BadGateway
+                    }
                 }
+                (
+                    ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed,
+                    ErrorSource::Downstream,
+                ) => {
+                    // The client is gone; there is nobody to answer.
+                    return FailToProxy {
+                        error_code: 0,
+                        can_reuse_downstream: false,
+                    };
+                }
+                (ErrorType::ReadTimedout, ErrorSource::Downstream) => OwnResponse::Status(408),
+                (_, ErrorSource::Downstream) => OwnResponse::Status(400),
+                _ => OwnResponse::Status(500),
             }
-            (
-                ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed,
-                ErrorSource::Downstream,
-            ) => {
-                // The client is gone; there is nobody to answer.
-                return FailToProxy {
-                    error_code: 0,
-                    can_reuse_downstream: false,
-                };
-            }
-            (ErrorType::ReadTimedout, ErrorSource::Downstream) => OwnResponse::Status(408),
-            (_, ErrorSource::Downstream) => OwnResponse::Status(400),
-            _ => OwnResponse::Status(500),
         };
         let code = response.status();
         if session.response_written().is_none() {
@@ -272,6 +351,36 @@ impl ProxyHttp for PhiGuardProxy {
 }
 
 impl PhiGuardProxy {
+    /// Webhook routes: a repeat delivery is acknowledged, an unsigned one refused (and
+    /// rate-limited); a signed one goes on, its body held back until it verifies.
+    async fn admit_webhook(&self, session: &Session, ctx: &mut RequestCtx) -> Option<OwnResponse> {
+        let verifier = ctx.route()?.webhook.as_ref()?;
+        let req = session.req_header();
+        if let Some(id) = req.headers.get(webhook::ID_HEADER) {
+            if verifier.is_duplicate(id.as_bytes(), ratelimit::now_ns()) {
+                return Some(OwnResponse::DuplicateDelivery);
+            }
+        }
+        if !req.headers.contains_key(webhook::SIGNATURE_HEADER) {
+            return Some(
+                self.check_rate_limits(session, ctx)
+                    .await
+                    .unwrap_or(OwnResponse::Unauthorized),
+            );
+        }
+        let declared = req
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let max = verifier.max_body_bytes;
+        if declared.is_some_and(|len| len > max) {
+            return Some(OwnResponse::PayloadTooLarge);
+        }
+        ctx.webhook_body = Some(BytesMut::with_capacity(declared.unwrap_or(4096).min(max)));
+        None
+    }
+
     /// Runs the route's rate-limit rules; the first refusal becomes a 429.
     async fn check_rate_limits(
         &self,

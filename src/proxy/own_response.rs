@@ -26,6 +26,12 @@ pub enum OwnResponse {
     NotFound,
     /// A fail-closed rate limit could not reach its shared backend.
     LimiterUnavailable,
+    /// A webhook without a valid signature.
+    Unauthorized,
+    /// A webhook body over the verification bound.
+    PayloadTooLarge,
+    /// A webhook delivery already forwarded: acknowledged, not forwarded again.
+    DuplicateDelivery,
     /// The upstream could not be reached or broke the exchange.
     BadGateway,
     /// The upstream timed out.
@@ -41,6 +47,9 @@ impl OwnResponse {
             Self::RateLimited { .. } => 429,
             Self::NotFound => 404,
             Self::LimiterUnavailable => 503,
+            Self::Unauthorized => 401,
+            Self::PayloadTooLarge => 413,
+            Self::DuplicateDelivery => 200,
             Self::BadGateway => 502,
             Self::GatewayTimeout => 504,
             Self::Status(code) => *code,
@@ -52,6 +61,9 @@ impl OwnResponse {
             Self::RateLimited { .. } => "too many requests\n",
             Self::NotFound => "not found\n",
             Self::LimiterUnavailable => "service unavailable\n",
+            Self::Unauthorized => "unauthorized\n",
+            Self::PayloadTooLarge => "payload too large\n",
+            Self::DuplicateDelivery => "duplicate delivery\n",
             Self::BadGateway => "bad gateway\n",
             Self::GatewayTimeout => "gateway timeout\n",
             Self::Status(400) => "bad request\n",

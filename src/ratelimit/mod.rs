@@ -9,6 +9,7 @@ pub mod gcra;
 mod key;
 pub mod shared;
 pub mod table;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
