@@ -50,13 +50,17 @@ fn first_matching_route_wins() {
 #[test]
 fn host_exact_and_wildcard() {
     let (echo, pg) = setup();
-    for host in ["portal.example.com", "PORTAL.Example.com:8443"] {
+    for host in [
+        "portal.example.com",
+        "PORTAL.Example.com:8443",
+        "portal.example.com.",
+    ] {
         let resp = get_with(&pg.url("/apps/home"), &[("Host", host)]);
         assert_routed(&pg, &echo, &resp, "portal_host", "/apps/home");
     }
     let resp = get_with(&pg.url("/anything"), &[("Host", "a.clinic.example")]);
     assert_routed(&pg, &echo, &resp, "wildcard", "/anything");
-    let resp = get_with(&pg.url("/anything"), &[("Host", "b.a.clinic.example")]);
+    let resp = get_with(&pg.url("/anything"), &[("Host", "b.a.clinic.example.:80")]);
     assert_routed(&pg, &echo, &resp, "wildcard", "/anything");
 
     let before = echo.seen().len();

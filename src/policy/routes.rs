@@ -128,13 +128,16 @@ pub fn rewrite(path: &str, prefix: &str, replacement: &str) -> String {
     out
 }
 
-/// The lowercase host of a `Host` header value, without port.
+/// The lowercase host of a `Host` header value, without port and without the trailing dot
+/// of a fully qualified name (`portal.example.com.` is the same site as
+/// `portal.example.com` and must get the same route).
 pub fn host_without_port(host: &str) -> Cow<'_, str> {
     let host = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or(rest)
     } else {
         host.rsplit_once(':').map_or(host, |(h, _)| h)
     };
+    let host = host.strip_suffix('.').unwrap_or(host);
     if host.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(host.to_ascii_lowercase())
     } else {
@@ -265,6 +268,11 @@ mod tests {
             "shop.example.com"
         );
         assert_eq!(host_without_port("[::1]:80"), "::1");
+        assert_eq!(
+            host_without_port("Portal.Example.com.:443"),
+            "portal.example.com"
+        );
+        assert_eq!(host_without_port("a.example.com."), "a.example.com");
     }
 
     #[test]
