@@ -174,6 +174,12 @@ fn pseudonyms_are_keyed_and_stable() {
     let q = Profile::compile(&spec(other)).unwrap();
     assert_ne!(out(&q.redact_query("em=jane%40example.com"))[19..], a[19..]);
     assert_eq!(p.redact_text(a.as_bytes()), Outcome::Clean);
+    let named = out(&p.redact_query("fn=Jane&ln=Doe"));
+    assert_eq!(
+        p.redact_query(&named),
+        Outcome::Clean,
+        "pseudonyms are stable under re-redaction"
+    );
 }
 
 #[test]

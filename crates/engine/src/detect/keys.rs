@@ -87,7 +87,6 @@ const DEFAULT_KEYS: &[(&str, PhiType)] = &[
     ("driver_license", PhiType::DriverLicense),
     ("drivers_license_number", PhiType::DriverLicense),
     ("driver_license_number", PhiType::DriverLicense),
-    ("dl", PhiType::DriverLicense),
     ("dl_number", PhiType::DriverLicense),
     ("dln", PhiType::DriverLicense),
     ("npi", PhiType::Npi),

@@ -119,6 +119,15 @@ pub fn render(profile: &Profile, ty: PhiType, action: Action, value: &[u8], out:
     }
 }
 
+/// Whether a whole value is already a mask or pseudonym this engine wrote
+/// (so redacting twice changes nothing and reports nothing).
+pub fn is_marker(v: &[u8]) -> bool {
+    (v.starts_with(b"[REDACTED:") && v.ends_with(b"]") && !v[1..v.len() - 1].contains(&b'['))
+        || (v.starts_with(b"PSEUDO_")
+            && v.len() <= 96
+            && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_'))
+}
+
 fn write_label(label: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b"[REDACTED:");
     out.extend_from_slice(label.as_bytes());

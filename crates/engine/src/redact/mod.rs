@@ -219,7 +219,7 @@ impl<'p> Run<'p> {
             return Err(UnscannableReason::DecodeDepth);
         }
         let t = v.trim_ascii();
-        if t.is_empty() {
+        if t.is_empty() || action::is_marker(t) {
             return Ok(None);
         }
         if let Some(KeyClass::Builtin(kt)) = field.key {
@@ -370,7 +370,10 @@ impl<'p> Run<'p> {
             PhiType::PersonName => t.iter().any(|b| b.is_ascii_alphabetic() || *b >= 0x80),
             PhiType::StreetAddress => t.iter().any(u8::is_ascii_alphanumeric),
             PhiType::Mrn | PhiType::InsuranceId | PhiType::Passport | PhiType::DriverLicense => {
-                t.len() >= 3 && digits >= 1 && !t.contains(&b' ')
+                // An identifier, not a URL or sentence that happens to sit there.
+                (3..=32).contains(&t.len())
+                    && digits >= 1
+                    && t.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
             }
             PhiType::DateOfBirth => {
                 let date_part = t.split(|&b| b == b'T').next().unwrap_or(t);
