@@ -102,3 +102,29 @@ fn slow_upstream_answers_504() {
         Some(0.0)
     );
 }
+
+#[test]
+fn host_name_upstreams_resolve_when_used() {
+    let echo = Echo::start();
+    let pg = PhiGuard::start(&format!(
+        "upstreams:\n\
+         \x20 named: {{address: \"localhost:{port}\"}}\n\
+         \x20 nodns: {{address: \"does-not-exist.invalid:80\"}}\n\
+         routes:\n\
+         \x20 - {{name: named, match: {{path_prefix: /named}}, upstream: named}}\n\
+         \x20 - {{name: nodns, match: {{path_prefix: /nodns}}, upstream: nodns}}\n",
+        port = echo.addr.port(),
+    ));
+    // A host name that does not resolve does not keep the proxy from starting...
+    let resp = get(&pg.url("/named/x"));
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(echo.last().path, "/named/x");
+    // ...its routes answer 502 until it does.
+    let resp = get(&pg.url("/nodns/x"));
+    assert_eq!((resp.status, resp.body.as_str()), (502, "bad gateway\n"));
+    assert!(!resp.body.contains("does-not-exist"));
+    assert_eq!(
+        pg.metric(r#"phiguard_upstream_errors_total{kind="connect",route="nodns"}"#),
+        Some(1.0)
+    );
+}
