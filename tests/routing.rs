@@ -142,4 +142,8 @@ fn unmatched_request_gets_the_proxys_404() {
     assert_not_forwarded(&echo, 0, &resp);
     assert_eq!(pg.route_of(&resp), "-");
     assert!(echo.seen().is_empty());
+    assert_eq!(
+        pg.metric(r#"phiguard_requests_total{route="-",status_class="4xx"}"#),
+        Some(1.0)
+    );
 }

@@ -214,7 +214,11 @@ impl PhiGuard {
             let mut process = Process::spawn(&["run", "--config", config_file.to_str().unwrap()]);
             let readyz = format!("http://127.0.0.1:{admin_port}/readyz");
             let deadline = Instant::now() + READY_TIMEOUT;
-            while Instant::now() < deadline && process.try_status().is_none() {
+            // pingora retries a taken port for 30 s: give up on it at once instead.
+            while Instant::now() < deadline
+                && process.try_status().is_none()
+                && !process.stderr().contains(" is in use")
+            {
                 if try_get(&readyz).is_ok_and(|r| r.status == 200) {
                     return PhiGuard {
                         process,
