@@ -166,9 +166,14 @@ impl Scanner {
                 PhiType::DateOfBirth => patterns::date_regex(),
                 _ => def.regex.to_string(),
             };
-            let dense_dfa = def.numeric && def.ty != PhiType::DateOfBirth
+            // Dates and addresses stay lazy: in a dense DFA they cost ~10x build time.
+            let dense_dfa = (def.numeric && def.ty != PhiType::DateOfBirth)
                 || matches!(def.ty, PhiType::Mbi | PhiType::Dea);
-            if dense_dfa {
+            if def.ty == PhiType::BearerToken {
+                kw_defs.push(def);
+                kw_src.push(src);
+                kw_words.push("bearer".to_string());
+            } else if dense_dfa {
                 dense_defs.push(def);
                 dense_src.push(src);
             } else {
@@ -555,8 +560,19 @@ fn case_variants_automaton(words: &[String]) -> Result<AhoCorasick, EngineError>
             }
         }
         for v in forms {
-            if !variants.contains(&v) {
-                variants.push(v);
+            // Two-letter keywords (`DL`) are only worth a look before a separator.
+            let spelled: Vec<String> = if v.len() < 3 {
+                [" ", ":", "#", "=", "-"]
+                    .iter()
+                    .map(|sep| format!("{v}{sep}"))
+                    .collect()
+            } else {
+                vec![v]
+            };
+            for v in spelled {
+                if !variants.contains(&v) {
+                    variants.push(v);
+                }
             }
         }
     }
