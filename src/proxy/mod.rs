@@ -7,7 +7,7 @@ mod forwarding;
 mod own_response;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
@@ -52,6 +52,10 @@ pub struct RequestCtx {
     start: Instant,
     facts: Option<RequestFacts>,
     upstream_error: Option<UpstreamErrorKind>,
+    /// When the upstream was chosen (the request side of the proxy's work ends here).
+    upstream_start: Option<Instant>,
+    /// The proxy's own processing time so far.
+    proxy_added: Duration,
     /// (index into the route's rules, client key) of status-filtered rules to count at the end.
     count_on_response: Vec<(usize, DecisionKey)>,
     /// A webhook body held back until its signature verified.
@@ -99,6 +103,8 @@ impl ProxyHttp for PhiGuardProxy {
             start: Instant::now(),
             facts: None,
             upstream_error: None,
+            upstream_start: None,
+            proxy_added: Duration::ZERO,
             count_on_response: Vec::new(),
             webhook_body: None,
             refusal: None,
@@ -201,6 +207,9 @@ impl ProxyHttp for PhiGuardProxy {
         _session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
+        let now = Instant::now();
+        ctx.proxy_added = now - ctx.start;
+        ctx.upstream_start = Some(now);
         let Some(route) = ctx.route() else {
             // request_filter answers unmatched requests itself, so this is unreachable.
             return Error::e_explain(ErrorType::InternalError, "no route selected");
@@ -233,6 +242,10 @@ impl ProxyHttp for PhiGuardProxy {
         upstream_response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
+        let filter_start = Instant::now();
+        if let (Some(route), Some(start)) = (ctx.route(), ctx.upstream_start) {
+            route.metrics.observe_upstream((filter_start - start).as_secs_f64());
+        }
         forwarding::strip_hop_by_hop(upstream_response);
         if let Some(route) = ctx.route() {
             route.headers.apply(upstream_response);
@@ -245,6 +258,10 @@ impl ProxyHttp for PhiGuardProxy {
         }
         if let Some(facts) = &ctx.facts {
             let _ = upstream_response.insert_header("x-request-id", facts.request_id.as_str());
+        }
+        ctx.proxy_added += filter_start.elapsed();
+        if let Some(route) = ctx.route() {
+            route.metrics.observe_proxy_added(ctx.proxy_added.as_secs_f64());
         }
         Ok(())
     }

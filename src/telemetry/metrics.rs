@@ -13,6 +13,11 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// Buckets for the proxy's own processing time, from 10 µs to 100 ms.
+const OVERHEAD_BUCKETS: &[f64] = &[
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1,
+];
+
 /// Status classes used as the `status_class` label.
 pub const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -44,6 +49,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
+    upstream_duration: HistogramVec,
+    proxy_added: HistogramVec,
     upstream_errors: IntCounterVec,
     /// Requests being handled right now.
     pub in_flight: IntGauge,
@@ -75,6 +82,24 @@ impl Metrics {
                 "Time from request header to the end of the response, by route.",
             )
             .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route"],
+        )
+        .expect("static metric definition");
+        let upstream_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "phiguard_upstream_duration_seconds",
+                "Time from choosing the upstream (connect included) to its response header, by route.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route"],
+        )
+        .expect("static metric definition");
+        let proxy_added = HistogramVec::new(
+            HistogramOpts::new(
+                "phiguard_proxy_added_duration_seconds",
+                "Time phiguard itself spends on a request (routing, limits, header work), by route.",
+            )
+            .buckets(OVERHEAD_BUCKETS.to_vec()),
             &["route"],
         )
         .expect("static metric definition");
@@ -152,6 +177,8 @@ impl Metrics {
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
+            Box::new(upstream_duration.clone()),
+            Box::new(proxy_added.clone()),
             Box::new(upstream_errors.clone()),
             Box::new(in_flight.clone()),
             Box::new(access_log_dropped.clone()),
@@ -171,6 +198,8 @@ impl Metrics {
             registry,
             requests,
             duration,
+            upstream_duration,
+            proxy_added,
             upstream_errors,
             in_flight,
             access_log_dropped,
@@ -217,6 +246,8 @@ impl Metrics {
         RouteMetrics {
             by_class: STATUS_CLASSES.map(|c| self.requests.with_label_values(&[route, c])),
             duration: self.duration.with_label_values(&[route]),
+            upstream_duration: self.upstream_duration.with_label_values(&[route]),
+            proxy_added: self.proxy_added.with_label_values(&[route]),
             upstream_errors: [
                 UpstreamErrorKind::Connect,
                 UpstreamErrorKind::Timeout,
@@ -251,6 +282,8 @@ impl Default for Metrics {
 pub struct RouteMetrics {
     by_class: [IntCounter; 5],
     duration: Histogram,
+    upstream_duration: Histogram,
+    proxy_added: Histogram,
     upstream_errors: [IntCounter; 3],
 }
 
@@ -260,6 +293,16 @@ impl RouteMetrics {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.by_class[class].inc();
         self.duration.observe(seconds);
+    }
+
+    /// Records the upstream's share of a request (connect to response header).
+    pub fn observe_upstream(&self, seconds: f64) {
+        self.upstream_duration.observe(seconds);
+    }
+
+    /// Records the proxy's own processing time of a request.
+    pub fn observe_proxy_added(&self, seconds: f64) {
+        self.proxy_added.observe(seconds);
     }
 
     /// Records one upstream failure.
