@@ -120,3 +120,66 @@ fn forwarded_host_is_believed_only_from_trusted_peers() {
     assert_eq!(raw_get(pg.port, head).status, 200);
     assert_eq!(echo.last().headers["x-forwarded-host"], ["evil.example"]);
 }
+
+#[test]
+fn only_websocket_upgrades_are_forwarded() {
+    let (echo, pg) = setup("[]");
+    // h2c smuggling: an upgraded connection would bypass every route after this request.
+    let resp = get_with(
+        &pg.url("/fwd"),
+        &[
+            ("Connection", "Upgrade, HTTP2-Settings"),
+            ("Upgrade", "h2c"),
+            ("HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA"),
+        ],
+    );
+    assert_eq!(resp.status, 200);
+    let seen = echo.last();
+    for gone in ["upgrade", "http2-settings", "connection"] {
+        assert!(
+            !seen.headers.contains_key(gone),
+            "{gone} forwarded: {seen:?}"
+        );
+    }
+
+    let resp = get_with(
+        &pg.url("/fwd"),
+        &[
+            ("Connection", "Upgrade"),
+            ("Upgrade", "websocket"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ],
+    );
+    assert_eq!(resp.status, 200);
+    let seen = echo.last();
+    assert_eq!(seen.headers["upgrade"], ["websocket"]);
+    assert!(seen
+        .header("connection")
+        .unwrap()
+        .eq_ignore_ascii_case("upgrade"));
+    assert_eq!(
+        seen.headers["sec-websocket-key"],
+        ["dGhlIHNhbXBsZSBub25jZQ=="]
+    );
+}
+
+#[test]
+fn upstream_host_header_overrides_the_clients() {
+    let echo = Echo::start();
+    let pg = PhiGuard::start(&format!(
+        "upstreams:\n\
+         \x20 plain: {{address: \"{up}\"}}\n\
+         \x20 named: {{address: \"{up}\", host_header: shop.internal}}\n\
+         routes:\n\
+         \x20 - {{name: named, match: {{path_prefix: /named}}, upstream: named}}\n\
+         \x20 - {{name: plain, upstream: plain}}\n",
+        up = echo.address()
+    ));
+    get_with(&pg.url("/plain"), &[("Host", "shop.example.com")]);
+    assert_eq!(echo.last().headers["host"], ["shop.example.com"]);
+    get_with(&pg.url("/named"), &[("Host", "shop.example.com")]);
+    let seen = echo.last();
+    assert_eq!(seen.headers["host"], ["shop.internal"]);
+    assert_eq!(seen.headers["x-forwarded-host"], ["shop.example.com"]);
+}
