@@ -79,3 +79,18 @@ fn no_request_data_in_logs_or_metrics() {
         }
     }
 }
+
+#[test]
+fn access_log_can_be_switched_off() {
+    let echo = Echo::start();
+    let body = one_upstream(&echo.address(), "  - {name: all, upstream: up}\n");
+    let pg = PhiGuard::start(&format!("access_log: {{enabled: false}}\n{body}"));
+    assert_eq!(get(&pg.url("/x")).status, 200);
+    assert_eq!(get(&pg.url("/y")).status, 200);
+    // Metrics still count. Once they do, a line would have been queued; an absence cannot
+    // be polled, so give the writer thread a moment before checking there is none.
+    let series = r#"phiguard_requests_total{route="all",status_class="2xx"}"#;
+    assert_eq!(pg.metric(series), Some(2.0));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(pg.process.stdout(), "");
+}

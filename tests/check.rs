@@ -210,6 +210,18 @@ fn each_bad_config_names_file_key_and_problem() {
 }
 
 #[test]
+fn missing_config_file_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("absent.yaml");
+    let (code, _, stderr) = check(&file);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with(&format!("{}: cannot read config: ", file.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn every_problem_is_listed_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let semantic = [0, 2, 6, 8, 10].map(|i| &CASES[i]);

@@ -88,3 +88,15 @@ fn sigterm_drains_in_flight_requests_then_exits_cleanly() {
     assert!(status.success(), "{status:?}\n{}", pg.stderr());
     assert!(signalled.elapsed() < Duration::from_secs(GRACE_SECS + TIMEOUT_SECS + 3));
 }
+
+#[test]
+fn sigint_stops_at_once() {
+    let server = "{threads: 1, grace_period_secs: 30, shutdown_timeout_secs: 30}".to_owned();
+    let (_echo, mut pg) = setup(Options {
+        server: Some(server),
+        ..Options::default()
+    });
+    pg.process.signal(libc::SIGINT);
+    let status = pg.process.wait_exit(Duration::from_secs(5));
+    assert!(status.success(), "{status:?}\n{}", pg.stderr());
+}
