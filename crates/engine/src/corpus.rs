@@ -192,6 +192,7 @@ pub fn value(rng: &mut Rng, ty: PhiType) -> String {
 
 fn raw_value(rng: &mut Rng, ty: PhiType) -> String {
     match ty {
+        PhiType::Email if rng.chance(15) => value(rng, PhiType::Email).to_ascii_uppercase(),
         PhiType::Email => format!(
             "{}{}{}@{}.{}",
             rng.pick(&FIRST),
@@ -555,6 +556,21 @@ pub fn generate(seed: u64, per_case: usize) -> Vec<Sample> {
                 .phi(ty, &v, &nested)
                 .text("&z=WX-2291-L");
             out.push(b.done(Format::Query, "query-json"));
+            // Numeric identifiers sent as JSON numbers under their key.
+            let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+            let numeric = match ty {
+                PhiType::Phone | PhiType::Npi | PhiType::Zip => !digits.starts_with('0'),
+                PhiType::Ssn => validate::ssn(digits.as_bytes()) && !digits.starts_with('0'),
+                _ => false,
+            };
+            if numeric && !v.contains("ext") {
+                b.text("{\"user_data\":{\"")
+                    .text(key.rsplit('.').next().unwrap_or(key))
+                    .text("\":")
+                    .phi(ty, &digits, &digits)
+                    .text(",\"value\":19.99}}");
+                out.push(b.done(Format::Json, "json-number"));
+            }
             // Access-log line: client IP and a keyed parameter.
             let ip = value(&mut rng, PhiType::Ipv4);
             b.phi(PhiType::Ipv4, &ip, &ip)

@@ -224,6 +224,10 @@ fn secrets_and_negatives() {
         ]
     );
     assert!(out(&o).ends_with("pk_live_51Habcdefghijklmnop"));
+    // Token characters beyond [A-Za-z0-9-] are all covered; `+` from an inner form encoding.
+    let o = p.redact_query("auth=Bearer%2B-ab_cd.ef~gh_ij12345678");
+    assert_eq!(types(&o), vec![PhiType::BearerToken]);
+    assert!(!out(&o).contains("ab_cd"), "{}", out(&o));
 }
 
 #[test]

@@ -196,10 +196,12 @@ impl Scanner {
                 Ok(g)
             })
             .transpose()?;
+        // Keyword-backed hits come first so they win ties in the (stable) merge:
+        // `MRN: MR8989622` is an MRN even though it also passes the DEA checksum.
         let groups = [
+            keyword_group,
             build_group(dense_defs, &dense_src, true)?,
             build_group(lazy_defs, &lazy_src, false)?,
-            keyword_group,
         ]
         .into_iter()
         .flatten()
@@ -349,6 +351,17 @@ impl Scanner {
                 r.start = trailing_token(hay, &r);
                 let v = &hay[r.clone()];
                 v.iter().filter(|b| b.is_ascii_digit()).count() >= usize::from(min_digits)
+            }
+            Check::AfterSpace => {
+                let sp = bytes.iter().position(|b| *b == b' ' || *b == b'\t');
+                let skip = sp.map_or(0, |i| {
+                    i + bytes[i..]
+                        .iter()
+                        .take_while(|b| **b == b' ' || **b == b'\t')
+                        .count()
+                });
+                r.start += skip;
+                sp.is_some()
             }
             Check::PassportToken => {
                 r.start = trailing_token(hay, &r);

@@ -32,6 +32,8 @@ pub enum Check {
         /// Minimum digits in the value.
         min_digits: u8,
     },
+    /// The value is everything after the first run of spaces (`Bearer <token>`).
+    AfterSpace,
     /// US passport: 9 digits, or a letter and 8 digits, as the trailing token.
     PassportToken,
     /// The value is the 5/9-digit ZIP at the end of the match.
@@ -114,8 +116,8 @@ pub fn builtin() -> Vec<PatternDef> {
         ),
         def(
             T::BearerToken,
-            r"(?i:\bbearer)[ \t]+[A-Za-z0-9\-._~+/]{16,}=*",
-            Check::TrailingToken { min_digits: 0 },
+            r"(?i:\bbearer)[ \t]+[A-Za-z0-9_\-.~+/]{16,}=*",
+            Check::AfterSpace,
         ),
         def(
             T::Mbi,

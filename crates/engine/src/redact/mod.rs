@@ -398,14 +398,15 @@ impl<'p> Run<'p> {
 }
 
 /// `a+b`: spaces encoded as `+` by an inner form encoding (no real spaces,
-/// and a `+` between two alphanumerics).
+/// and a `+` after an alphanumeric, before a word character).
 fn plus_encoded(v: &[u8]) -> bool {
     !v.contains(&b' ')
         && memchr::memchr_iter(b'+', v).any(|i| {
             i > 0
                 && i + 1 < v.len()
                 && v[i - 1].is_ascii_alphanumeric()
-                && v[i + 1].is_ascii_alphanumeric()
+                && (v[i + 1].is_ascii_alphanumeric()
+                    || matches!(v[i + 1], b'-' | b'_' | b'.' | b'(' | b'~'))
         })
 }
 
