@@ -32,6 +32,16 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Redact PHI from log lines: stdin to stdout, one line out per line in.
+    Redact {
+        /// Take the profile from this config's `redaction_profiles` (default: every
+        /// built-in detector, action mask).
+        #[arg(long, short, requires = "profile")]
+        config: Option<PathBuf>,
+        /// The profile's name in the config.
+        #[arg(long, short, requires = "config")]
+        profile: Option<String>,
+    },
     /// Run a demo origin, a tracker sink and the proxy in front of both on 127.0.0.1.
     Demo {
         /// First of four consecutive ports: proxy, admin, origin, sink.
@@ -47,6 +57,7 @@ fn main() -> ExitCode {
         Command::Run { config } => run(config),
         Command::Check { config } => check(config),
         Command::Demo { port_base } => run_demo(port_base),
+        Command::Redact { config, profile } => redact(config, profile),
     };
     match result {
         Ok(code) => code,
@@ -89,6 +100,39 @@ fn check(path: PathBuf) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+fn redact(config: Option<PathBuf>, profile: Option<String>) -> anyhow::Result<ExitCode> {
+    let profile = match (config, profile) {
+        (Some(path), Some(name)) => {
+            let policy = Policy::compile(&config::load(&path)?, &Shared::new())?;
+            let known: Vec<&str> = policy
+                .redaction_profiles
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let found = policy
+                .redaction_profiles
+                .get(&name)
+                .cloned()
+                .with_context(|| {
+                    format!(
+                        "{}: redaction_profiles has no profile {name:?} (known: {})",
+                        path.display(),
+                        known.join(", ")
+                    )
+                })?;
+            (*found).clone()
+        }
+        _ => phiguard_engine::Profile::builtin_default(),
+    };
+    let stats =
+        phiguard_engine::filter::run(std::io::stdin().lock(), std::io::stdout().lock(), &profile)?;
+    eprintln!(
+        "phiguard redact: {} lines, {} redacted, {} blocked",
+        stats.lines, stats.redacted, stats.blocked
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_demo(port_base: u16) -> anyhow::Result<ExitCode> {

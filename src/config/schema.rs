@@ -39,6 +39,9 @@ pub struct Config {
     /// Named rate-limit rules routes can attach.
     #[serde(default)]
     pub rate_limits: BTreeMap<String, RateLimitConfig>,
+    /// Named PHI redaction profiles (the engine's schema: see `docs/ENGINE.md`).
+    #[serde(default)]
+    pub redaction_profiles: BTreeMap<String, phiguard_engine::ProfileSpec>,
     /// The Redis that rules with `backend: redis` share across replicas.
     #[serde(default)]
     pub redis: Option<RedisConfig>,

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use http::{HeaderValue, Method};
+use phiguard_engine::Profile;
 
 use crate::config::{ConfigError, ConfigIssue, LoadedConfig};
 use crate::ratelimit::webhook::WebhookVerifier;
@@ -126,6 +127,8 @@ pub struct Policy {
     pub fallback_headers: Arc<HeaderProfile>,
     /// Metric handles for requests that match no route.
     pub unmatched_metrics: RouteMetrics,
+    /// Compiled PHI redaction profiles, by name.
+    pub redaction_profiles: BTreeMap<String, Arc<Profile>>,
 }
 
 const CLEAR_SITE_DATA_DIRECTIVES: &[&str] = &[
@@ -212,6 +215,25 @@ impl Policy {
             };
 
         let fallback_headers = profile(&c.fallback_headers, "fallback_headers", &mut issues);
+
+        let mut redaction_profiles = BTreeMap::new();
+        for (name, spec) in &c.redaction_profiles {
+            match Profile::compile(spec) {
+                Ok(p) => {
+                    redaction_profiles.insert(name.clone(), Arc::new(p));
+                }
+                Err(e) => {
+                    // The engine's message is "<path inside the profile>: <problem>".
+                    let message = e.to_string();
+                    let (path, problem) = message.split_once(": ").unwrap_or(("", message.as_str()));
+                    let key = match path {
+                        "" => format!("redaction_profiles.{name}"),
+                        p => format!("redaction_profiles.{name}.{p}"),
+                    };
+                    issues.push(ConfigIssue::new(key, problem));
+                }
+            }
+        }
 
         let mut rules: BTreeMap<&str, Arc<Rule>> = BTreeMap::new();
         for (name, rule) in &c.rate_limits {
@@ -346,6 +368,7 @@ impl Policy {
                 routes,
                 fallback_headers,
                 unmatched_metrics: metrics.route("-"),
+                redaction_profiles,
             }),
             _ => Err(ConfigError::Invalid {
                 file: loaded.file.clone(),
