@@ -183,3 +183,37 @@ fn upstream_host_header_overrides_the_clients() {
     assert_eq!(seen.headers["host"], ["shop.internal"]);
     assert_eq!(seen.headers["x-forwarded-host"], ["shop.example.com"]);
 }
+
+#[test]
+fn bodies_pass_intact_both_ways() {
+    let (echo, pg) = setup("[]");
+    let sized = read(
+        agent()
+            .post(&pg.url("/fwd/form"))
+            .send_string("hello=world"),
+    )
+    .unwrap();
+    assert_eq!(sized.status, 200);
+    assert_eq!(echo.last().body, "hello=world");
+
+    // No Content-Length: the client sends the body chunked.
+    let large = big_body(200_000);
+    let chunked = read(agent().put(&pg.url("/fwd/upload")).send(large.as_bytes())).unwrap();
+    assert_eq!(chunked.status, 200);
+    let seen = echo.last();
+    assert_eq!(
+        (seen.method.as_str(), seen.body.len()),
+        ("PUT", large.len())
+    );
+    assert!(seen.body == large, "the request body was altered");
+
+    let len = 3_000_000;
+    let resp = get(&pg.url(&format!("/fwd/big?bytes={len}")));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body.len(), len);
+    assert!(resp.body == big_body(len), "the response body was altered");
+    assert_eq!(
+        pg.log_line_for(&resp)["bytes_sent"].as_u64(),
+        Some(len as u64)
+    );
+}

@@ -413,7 +413,13 @@ pub fn client_tls_config(ca_file: &Path) -> Arc<rustls::ClientConfig> {
 
 /// Sends `req`, turning any status into a [`Resp`]; transport errors are `Err`.
 pub fn send(req: ureq::Request) -> Result<Resp, String> {
-    let resp = match req.call() {
+    read(req.call())
+}
+
+/// The outcome of a ureq call (`call`, `send_string`, ...) as a [`Resp`] of any status;
+/// transport errors are `Err`.
+pub fn read(result: Result<ureq::Response, ureq::Error>) -> Result<Resp, String> {
+    let resp = match result {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
         Err(e) => return Err(e.to_string()),
@@ -508,6 +514,8 @@ pub struct Seen {
     pub query: String,
     /// Headers by lowercase name, every value.
     pub headers: BTreeMap<String, Vec<String>>,
+    /// The body, lossily decoded.
+    pub body: String,
 }
 
 impl Seen {
@@ -538,6 +546,7 @@ pub const UPSTREAM_CSP: &str = "default-src https://upstream.example";
 /// - `csp`: its own `Content-Security-Policy` ([`UPSTREAM_CSP`]) and
 ///   `Cross-Origin-Resource-Policy: cross-origin`
 /// - `slow`: answers after `?ms=N` milliseconds
+/// - `big`: answers `?bytes=N` bytes of text ([`big_body`]) instead of JSON
 pub struct Echo {
     /// Where it listens.
     pub addr: SocketAddr,
@@ -594,29 +603,41 @@ impl Handler for EchoHandler {
             path: path.clone(),
             query: query.clone(),
             headers: headers.clone(),
+            body: String::from_utf8_lossy(&req.body).into_owned(),
         };
-        self.seen.lock().unwrap().push(seen);
+        self.seen.lock().unwrap().push(seen.clone());
+        let number = |name: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                .and_then(|v| v.parse::<usize>().ok())
+        };
 
         let behaviour = path.rsplit('/').next().unwrap_or_default();
         if behaviour == "slow" {
-            let ms: u64 = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("ms="))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1000);
+            let ms = number("ms").unwrap_or(1000) as u64;
             std::thread::sleep(Duration::from_millis(ms));
         }
-        let body = json!({
-            "method": req.method.as_str(),
-            "path": path,
-            "query": query,
-            "headers": headers,
-        });
-        let mut resp = respond(
-            StatusCode::OK,
-            "application/json",
-            Bytes::from(body.to_string()),
-        );
+        let mut resp = if behaviour == "big" {
+            respond(
+                StatusCode::OK,
+                "text/plain",
+                Bytes::from(big_body(number("bytes").unwrap_or(1 << 20))),
+            )
+        } else {
+            let body = json!({
+                "method": req.method.as_str(),
+                "path": path,
+                "query": query,
+                "headers": headers,
+                "body": seen.body,
+            });
+            respond(
+                StatusCode::OK,
+                "application/json",
+                Bytes::from(body.to_string()),
+            )
+        };
         let h = resp.headers_mut();
         let mut add = |name: &'static str, value: &'static str| {
             h.append(name, HeaderValue::from_static(value));
@@ -635,6 +656,13 @@ impl Handler for EchoHandler {
         }
         resp
     }
+}
+
+/// The body the echo upstream sends on paths ending in `/big?bytes=N`.
+pub fn big_body(len: usize) -> String {
+    (0..len)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect()
 }
 
 /// A `host:port` on 127.0.0.1 where nothing listens.
