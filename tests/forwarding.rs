@@ -1,5 +1,6 @@
-//! Forwarding headers: `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host` and
-//! `X-Request-Id`, believed only from trusted proxies; hop-by-hop headers never forwarded.
+//! Forwarding headers: `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`,
+//! `X-Request-Id` and other client-address claims, believed only from trusted proxies;
+//! hop-by-hop headers never forwarded; bodies intact.
 
 mod common;
 
@@ -14,17 +15,24 @@ fn setup(trusted_proxies: &str) -> (Echo, PhiGuard) {
     (echo, pg)
 }
 
+/// Client-address claims besides `X-Forwarded-For` that upstream frameworks read.
+const OTHER_CLAIMS: &[(&str, &str)] = &[
+    ("Forwarded", "for=6.6.6.6;proto=https"),
+    ("X-Real-IP", "6.6.6.6"),
+    ("X-Client-IP", "6.6.6.6"),
+    ("True-Client-IP", "6.6.6.6"),
+];
+
 /// Sends a request that claims an earlier hop, a request id and https.
 fn spoofing_request(pg: &PhiGuard) -> Resp {
-    let resp = get_with(
-        &pg.url("/fwd"),
-        &[
-            ("X-Forwarded-For", "6.6.6.6"),
-            ("X-Request-Id", CLIENT_ID),
-            ("X-Forwarded-Proto", "https"),
-            ("Host", "shop.example.com"),
-        ],
-    );
+    let mut headers = OTHER_CLAIMS.to_vec();
+    headers.extend([
+        ("X-Forwarded-For", "6.6.6.6"),
+        ("X-Request-Id", CLIENT_ID),
+        ("X-Forwarded-Proto", "https"),
+        ("Host", "shop.example.com"),
+    ]);
+    let resp = get_with(&pg.url("/fwd"), &headers);
     assert_eq!(resp.status, 200, "{resp:?}");
     resp
 }
@@ -50,6 +58,13 @@ fn untrusted_peer_cannot_spoof_forwarding_headers() {
         "the response echoes the id sent upstream"
     );
     assert_eq!(pg.log_line_for(&resp)["request_id"], id);
+    for (name, _) in OTHER_CLAIMS {
+        let name = name.to_ascii_lowercase();
+        assert!(
+            !seen.headers.contains_key(&name),
+            "{name} passed on: {seen:?}"
+        );
+    }
 }
 
 #[test]
@@ -61,6 +76,9 @@ fn trusted_peer_chain_is_appended_and_its_request_id_kept() {
     assert_eq!(seen.headers["x-forwarded-proto"], ["https"]);
     assert_eq!(seen.headers["x-request-id"], [CLIENT_ID]);
     assert_eq!(resp.all("x-request-id"), [CLIENT_ID]);
+    for (name, value) in OTHER_CLAIMS {
+        assert_eq!(seen.headers[&name.to_ascii_lowercase()], [*value]);
+    }
 
     // Even a trusted peer's request id must be well formed.
     let resp = get_with(&pg.url("/fwd"), &[("X-Request-Id", "two words")]);

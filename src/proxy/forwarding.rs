@@ -19,6 +19,10 @@ static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-prot
 static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Other client-address claims that upstream frameworks read; only a trusted proxy's are
+/// passed on.
+const OTHER_ADDRESS_CLAIMS: &[&str] = &["forwarded", "x-real-ip", "x-client-ip", "true-client-ip"];
+
 /// Hop-by-hop headers that are never forwarded, besides those named in `Connection`.
 /// `Transfer-Encoding` is left to pingora, which re-frames bodies itself.
 const HOP_BY_HOP: &[&str] = &[
@@ -153,8 +157,11 @@ pub fn prepare_upstream_request(
     }
     if !facts.peer_trusted {
         // Only a trusted proxy may say what the original host was, also when the request
-        // has no Host header (HTTP/1.0) to replace the claim with.
+        // has no Host header (HTTP/1.0) to replace the claim with, or who the client is.
         upstream_request.remove_header(&X_FORWARDED_HOST);
+        for name in OTHER_ADDRESS_CLAIMS {
+            upstream_request.remove_header(*name);
+        }
     }
     if upstream_request.headers.get(&X_FORWARDED_HOST).is_none() {
         if let Some(h) = original_host {
