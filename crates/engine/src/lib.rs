@@ -4,11 +4,14 @@
 //! and used by `phiguard redact` as a log filter.
 //!
 //! Pipeline: a [`ProfileSpec`] (YAML) is compiled once into a [`Profile`]
-//! (one multi-pattern lazy DFA, keyword automata, key tables); each call walks
+//! (a dense DFA for numeric patterns, a lazy DFA for word-shaped ones, keyword
+//! automata, memchr-anchored e-mail/IPv6 scans, key tables); each call walks
 //! its format ([`Profile::redact_query`], [`Profile::redact_json`],
 //! [`Profile::redact_ndjson`], [`Profile::redact_text`], [`Profile::redact_auto`]),
 //! decodes nested encodings within [`Limits`], scans values and returns an
 //! [`Outcome`]. See `docs/ENGINE.md`.
+
+#![warn(missing_docs)]
 
 pub mod codec;
 #[cfg(feature = "corpus")]

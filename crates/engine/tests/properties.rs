@@ -88,3 +88,14 @@ proptest! {
         }
     }
 }
+
+/// Inputs the fuzzers found; each must be redacted idempotently.
+#[test]
+fn fuzz_regressions() {
+    let p = Profile::builtin_default();
+    let cases: [&[u8]; 1] = [b"y.\x8dy\xff\xff\xff1y.@..Dy++.@..Dy++"];
+    for case in cases {
+        let once = redact(&p, case);
+        assert_eq!(redact(&p, &once), once);
+    }
+}

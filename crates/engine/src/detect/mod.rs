@@ -446,8 +446,9 @@ fn scan_email(hay: &[u8], out: &mut Vec<Hit>) {
         } else {
             continue;
         };
+        // Never reach back into the previous address (`a@b.co@c.de`).
         let mut s = p;
-        while s > 0 && p - s < 64 && is_local_byte(hay[s - 1]) {
+        while s > next && p - s < 64 && is_local_byte(hay[s - 1]) {
             s -= 1;
         }
         s += email_prefix_skip(hay, s);
@@ -681,16 +682,25 @@ fn email_prefix_skip(hay: &[u8], start: usize) -> usize {
 fn email_ok(s: &[u8]) -> bool {
     let (local, domain) = if let Some(i) = memchr::memchr(b'@', s) {
         (&s[..i], &s[i + 1..])
+    } else if let Some(i) = memchr::memmem::find(s, b"%2540") {
+        (&s[..i], &s[i + 5..])
     } else if let Some(i) = memchr::memmem::find(s, b"%40") {
         (&s[..i], &s[i + 3..])
     } else {
         return false;
     };
-    let domain = domain
-        .strip_prefix(b"25")
-        .filter(|_| s.windows(5).any(|w| w == b"%2540"))
-        .unwrap_or(domain);
-    if local.is_empty() || local.len() > 64 || local[0] == b'.' {
+    if local.is_empty()
+        || local.len() > 64
+        || local[0] == b'.'
+        || local[local.len() - 1] == b'.'
+        || !local.iter().any(u8::is_ascii_alphanumeric)
+    {
+        return false;
+    }
+    let labels_ok = domain
+        .split(|&b| b == b'.')
+        .all(|l| !l.is_empty() && l[0] != b'-' && l[l.len() - 1] != b'-');
+    if !labels_ok {
         return false;
     }
     let first_label = domain.split(|&b| b == b'.').next().unwrap_or(domain);
@@ -794,6 +804,15 @@ mod tests {
                 (PhiType::Email, "jane.doe@example.com".into()),
                 (PhiType::Phone, "(212) 555-0143".into()),
                 (PhiType::Ssn, "219-44-5678".into()),
+            ]
+        );
+        let t = types(&s, "to a%2540b.org, c%40d.net; x@y.co@z.io ++.@..Dy");
+        assert_eq!(
+            t,
+            vec![
+                (PhiType::Email, "a%2540b.org".into()),
+                (PhiType::Email, "c%40d.net".into()),
+                (PhiType::Email, "x@y.co".into()),
             ]
         );
         let t = types(&s, "card 4111 1111 1111 1111 exp 12/27 from 203.0.113.9");

@@ -1,0 +1,45 @@
+//! The JSON walker: no panic; valid JSON stays valid JSON; every finding's
+//! plain-text value is gone from the output.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use phiguard_engine::{Encoding, Outcome, Profile};
+
+fn profile() -> &'static Profile {
+    static P: OnceLock<Profile> = OnceLock::new();
+    P.get_or_init(Profile::builtin_default)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let valid = serde_json::from_slice::<serde_json::Value>(data).is_ok();
+    match profile().redact_json(data) {
+        Outcome::Redacted { output, findings } => {
+            if valid {
+                assert!(
+                    serde_json::from_slice::<serde_json::Value>(&output).is_ok(),
+                    "output of valid JSON is not valid JSON"
+                );
+            }
+            for f in &findings {
+                if f.encoding == Encoding::Plain {
+                    let value = &data[f.range.clone()];
+                    if value.len() >= 6 && occurs_once(data, value) {
+                        assert!(
+                            memchr::memmem::find(&output, value).is_none(),
+                            "a found value is still in the output"
+                        );
+                    }
+                }
+            }
+        }
+        Outcome::Unscannable { .. } | Outcome::Clean | Outcome::Blocked { .. } => {}
+    }
+    let _ = profile().redact_ndjson(data);
+});
+
+/// The property is about the found occurrence: only check values that occur once.
+fn occurs_once(data: &[u8], value: &[u8]) -> bool {
+    memchr::memmem::find_iter(data, value).nth(1).is_none()
+}
