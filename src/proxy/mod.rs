@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use phiguard_engine::Profile;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use http::header::{CACHE_CONTROL, EXPIRES, PRAGMA};
@@ -32,15 +33,29 @@ pub struct PhiGuardProxy {
     policy: PolicyCell,
     access_log: AccessLog,
     metrics: Metrics,
+    /// The engine's built-in default profile: what the proxy's own logs are redacted with.
+    log_redaction: Profile,
 }
 
 impl PhiGuardProxy {
+    /// A path fit for the proxy's own logs: PHI in it (`/patients/jane@x.org`) masked with
+    /// the engine's default profile; a path the engine cannot scan is not logged at all.
+    fn loggable_path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        let outcome = self.log_redaction.redact_text(path.as_bytes());
+        match outcome.output(path.as_bytes()) {
+            Some(bytes) if bytes == path.as_bytes() => std::borrow::Cow::Borrowed(path),
+            Some(bytes) => std::borrow::Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+            None => std::borrow::Cow::Borrowed("[path not logged: unscannable]"),
+        }
+    }
+
     /// A proxy serving whatever policy `policy` holds.
     pub fn new(policy: PolicyCell, access_log: AccessLog, metrics: Metrics) -> Self {
         Self {
             policy,
             access_log,
             metrics,
+            log_redaction: Profile::builtin_default(),
         }
     }
 }
@@ -343,11 +358,12 @@ impl ProxyHttp for PhiGuardProxy {
             return;
         }
         let facts = ctx.facts.as_ref();
+        let path = self.loggable_path(facts.map_or("-", |f| f.path.as_str()));
         self.access_log.log(&AccessRecord {
             request_id: facts.map_or("-", |f| f.request_id.as_str()),
             route: route.map_or("-", |r| r.name.as_str()),
             method: session.req_header().method.as_str(),
-            path: facts.map_or("-", |f| f.path.as_ref()),
+            path: &path,
             status,
             duration_ms: elapsed.as_secs_f64() * 1000.0,
             bytes_sent: session.body_bytes_sent(),
@@ -361,13 +377,14 @@ impl ProxyHttp for PhiGuardProxy {
         format!(
             "{} {} route={}",
             session.req_header().method,
-            ctx.facts.as_ref().map_or("-", |f| f.path.as_ref()),
+            self.loggable_path(ctx.facts.as_ref().map_or("-", |f| f.path.as_str())),
             ctx.route().map_or("-", |r| r.name.as_str())
         )
     }
 }
 
 impl PhiGuardProxy {
+
     /// Webhook routes: a repeat delivery is acknowledged, an unsigned one refused (and
     /// rate-limited); a signed one goes on, its body held back until it verifies.
     async fn admit_webhook(&self, session: &Session, ctx: &mut RequestCtx) -> Option<OwnResponse> {
