@@ -108,3 +108,48 @@ fn tls_upstream_with_a_wrong_server_name_fails() {
         &echo,
     );
 }
+
+/// Runs curl (which `scripts/test.sh` installs) with `args`: (exit code, stdout).
+fn curl(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("curl is needed for the HTTP/2 test (scripts/test.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().unwrap_or(-1), stdout)
+}
+
+#[test]
+fn http2_requests_are_routed_by_authority_and_forwarded() {
+    let pki = Pki::generate();
+    let echo = Echo::start();
+    let body = one_upstream(
+        &echo.address(),
+        "  - {name: portal, match: {host: portal.example.com}, upstream: up, headers: portal}\n\
+         \x20 - {name: shop, upstream: up, headers: catalog}\n",
+    );
+    let pg = PhiGuard::start_with(&body, pki.listener());
+    let authority = format!("portal.example.com:{}", pg.port);
+    let (code, out) = curl(&[
+        "--http2",
+        "--cacert",
+        pki.ca_file.to_str().unwrap(),
+        "--resolve",
+        &format!("{authority}:127.0.0.1"),
+        "-H",
+        "X-Forwarded-Host: evil.example",
+        &format!("https://{authority}/h2?q=1"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("HTTP/2 200"), "{out}");
+    assert!(
+        out.contains("x-frame-options: DENY"),
+        "not the portal route: {out}"
+    );
+    let seen = echo.last();
+    assert_eq!((seen.path.as_str(), seen.query.as_str()), ("/h2", "q=1"));
+    assert_eq!(seen.headers["host"], [authority.as_str()]);
+    assert_eq!(seen.headers["x-forwarded-host"], [authority.as_str()]);
+    assert_eq!(seen.headers["x-forwarded-proto"], ["https"]);
+}

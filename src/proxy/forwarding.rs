@@ -151,7 +151,14 @@ pub fn prepare_upstream_request(
 
     remove_hop_by_hop(upstream_request);
 
-    let original_host = session.req_header().headers.get(HOST).cloned();
+    // HTTP/2 requests carry the host as the `:authority` of the URI, not in a Host header.
+    let client_req = session.req_header();
+    let original_host = client_req.headers.get(HOST).cloned().or_else(|| {
+        client_req
+            .uri
+            .authority()
+            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+    });
     if let Some(host) = &route.upstream.host_header {
         upstream_request.insert_header(HOST, host.clone())?;
     }

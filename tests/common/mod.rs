@@ -674,7 +674,8 @@ pub fn closed_address() -> String {
 // TLS material
 // ---------------------------------------------------------------------------------------
 
-/// A test CA and a leaf certificate for `localhost` / 127.0.0.1 signed by it, as PEM files.
+/// A test CA and a leaf certificate for `localhost`, `portal.example.com` and 127.0.0.1
+/// signed by it, as PEM files.
 pub struct Pki {
     /// The CA certificate.
     pub ca_file: PathBuf,
@@ -699,7 +700,8 @@ impl Pki {
         let ca = ca_params.self_signed(&ca_key).unwrap();
 
         let leaf_key = KeyPair::generate().unwrap();
-        let mut leaf_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let names = vec!["localhost".to_owned(), "portal.example.com".to_owned()];
+        let mut leaf_params = CertificateParams::new(names).unwrap();
         leaf_params
             .subject_alt_names
             .push(SanType::IpAddress([127, 0, 0, 1].into()));
