@@ -499,7 +499,9 @@ fn dashboard_shape_and_metric_names() {
     for name in documented.keys() {
         assert!(
             shown.contains(name),
-            "{name} is documented but not on the dashboard"
+            "{name} is documented but not on the dashboard: add a panel to \
+             config/grafana/phiguard-dashboard.json, then run \
+             config/kubernetes/render-dashboard-configmap.sh"
         );
     }
 }
