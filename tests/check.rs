@@ -218,9 +218,22 @@ fn valid_config_is_ok() {
 #[test]
 fn reference_config_is_ok() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/phiguard.yaml");
-    let (code, stdout, stderr) = check(&file);
-    assert_eq!(code, 0, "{stderr}");
+    // The reference config reads its webhook secret from the environment, as it should.
+    let out = std::process::Command::new(BIN)
+        .args(["check", "--config", file.to_str().unwrap()])
+        .env("SHOPIFY_WEBHOOK_SECRET", "test-secret")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stdout.contains(": ok ("), "{stdout}");
+    // Without it, `check` says which variable is missing.
+    let (code, _, stderr) = check(&file);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("routes[2].webhook.secret_env: environment variable \"SHOPIFY_WEBHOOK_SECRET\" is not set"), "{stderr}");
 }
 
 #[test]
