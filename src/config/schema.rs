@@ -155,7 +155,7 @@ fn default_true() -> bool {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
-    /// `host:port`; a host name is resolved when the config is loaded.
+    /// `host:port`; a host name is resolved when first used and again every 30 s.
     pub address: String,
     /// Originate TLS (rustls, certificate and host name verified).
     #[serde(default)]
