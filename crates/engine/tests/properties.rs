@@ -93,7 +93,12 @@ proptest! {
 #[test]
 fn fuzz_regressions() {
     let p = Profile::builtin_default();
-    let cases: [&[u8]; 1] = [b"y.\x8dy\xff\xff\xff1y.@..Dy++.@..Dy++"];
+    let cases: [&[u8]; 4] = [
+        b"Dy%%=8.A.h+.8.1.8.1\0\0\xff:.%+A.h+.8.1.8.\xff\xff1\xff:.\n=",
+        b".h.uv\"=65v%=6=6726%24.8.8.8::A:A[S5]/$$67666=82.8726%",
+        b"y.\x8dy\xff\xff\xff1y.@..Dy++.@..Dy++",
+        b"[=%888%\x13@\xb5:2::\xff2%z=[=%%888%\x13@0:2::\xff2%",
+    ];
     for case in cases {
         let once = redact(&p, case);
         assert_eq!(redact(&p, &once), once);

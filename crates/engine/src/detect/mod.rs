@@ -501,8 +501,12 @@ fn scan_ipv6(hay: &[u8], out: &mut Vec<Hit>) {
         while e > s && matches!(hay[e - 1], b'.' | b':') && !hay[s..e].ends_with(b"::") {
             e -= 1;
         }
-        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-        if (s > 0 && word(hay[s - 1])) || (e < hay.len() && word(hay[e])) {
+        // `%B5:2::` is a percent escape followed by text, not an address.
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'%';
+        // After `]` or `.` the token is the tail of something else (a mask, a
+        // dotted number): `[REDACTED:IPV4]::a:a`.
+        let glued_before = s > 0 && (word(hay[s - 1]) || matches!(hay[s - 1], b']' | b'.'));
+        if glued_before || (e < hay.len() && word(hay[e])) {
             continue;
         }
         if validate::ipv6(&hay[s..e]) {
@@ -647,7 +651,9 @@ fn glued(hay: &[u8], r: &Range<usize>) -> bool {
     let (s, e) = (r.start, r.end);
     if s > 0 {
         let p = hay[s - 1];
+        // `%20.8.1.8`: the leading digits belong to a percent escape.
         if p.is_ascii_digit()
+            || p == b'%'
             || (matches!(p, b'.' | b'-' | b'/' | b',') && s >= 2 && hay[s - 2].is_ascii_digit())
         {
             return true;
