@@ -31,6 +31,16 @@ pub enum StartError {
     /// The admin listener could not start.
     #[error("admin listener: {0}")]
     Admin(#[from] ServeError),
+    /// A public listener's address cannot be bound (in use, or not ours).
+    #[error("listener {listener}: cannot listen on {address}: {source}")]
+    Bind {
+        /// Listener name.
+        listener: String,
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The reload triggers (SIGHUP, file watch) could not start.
     #[error("cannot watch the config for reloads: {0}")]
     Reload(std::io::Error),
@@ -63,6 +73,15 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
     let admin_address = policy.admin_address;
     let listeners = policy.listeners.clone();
     let server_settings = policy.server.clone();
+    // pingora retries a failed bind for 30 s and then gives up on the service while the
+    // process lives on; check every address can be bound first, and fail at once if not.
+    for listener in &listeners {
+        std::net::TcpListener::bind(listener.address).map_err(|source| StartError::Bind {
+            listener: listener.name.clone(),
+            address: listener.address,
+            source,
+        })?;
+    }
     let policy_cell = Arc::new(ArcSwap::from_pointee(policy));
 
     let reloader = match source {
@@ -138,7 +157,10 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
     ));
 
     server.run(RunArgs {
-        shutdown_signal: Box::new(Signals { readiness }),
+        shutdown_signal: Box::new(Signals {
+            readiness,
+            drain_delay: Duration::from_secs(server_settings.drain_delay_secs),
+        }),
     });
     Ok(())
 }
@@ -182,11 +204,13 @@ fn connectable(address: SocketAddr) -> SocketAddr {
     }
 }
 
-/// SIGTERM: readiness goes false first, then pingora stops accepting and in-flight requests
-/// get the grace period. SIGINT: fast shutdown. SIGQUIT (pingora's upgrade signal) is treated
-/// as SIGTERM: phiguard does not hand sockets over.
+/// SIGTERM: readiness goes false first; new connections are still served for
+/// `drain_delay_secs` (so load balancers see the 503 and stop sending); then pingora stops
+/// accepting and in-flight requests get the grace period. SIGINT: fast shutdown. SIGQUIT
+/// (pingora's upgrade signal) is treated as SIGTERM: phiguard does not hand sockets over.
 struct Signals {
     readiness: Readiness,
+    drain_delay: Duration,
 }
 
 #[async_trait]
@@ -208,7 +232,9 @@ impl ShutdownSignalWatch for Signals {
         };
         self.readiness.set_draining();
         if graceful {
-            log::info!("SIGTERM: not ready; draining in-flight requests");
+            log::info!("SIGTERM: not ready; still accepting for {:?}", self.drain_delay);
+            tokio::time::sleep(self.drain_delay).await;
+            log::info!("draining in-flight requests");
             ShutdownSignal::GracefulTerminate
         } else {
             log::info!("SIGINT: shutting down now");

@@ -100,3 +100,28 @@ fn sigint_stops_at_once() {
     let status = pg.process.wait_exit(Duration::from_secs(5));
     assert!(status.success(), "{status:?}\n{}", pg.stderr());
 }
+
+#[test]
+fn sigterm_keeps_serving_new_connections_during_the_drain_delay() {
+    let server =
+        "{threads: 1, drain_delay_secs: 2, grace_period_secs: 1, shutdown_timeout_secs: 1}";
+    let (_echo, mut pg) = setup(Options {
+        server: Some(server.to_owned()),
+        ..Options::default()
+    });
+    pg.process.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    wait_for("/readyz to turn 503", Duration::from_secs(1), || {
+        (get(&pg.admin_url("/readyz")).status == 503).then_some(())
+    });
+    // Not ready, yet a load balancer that has not noticed still gets answers.
+    let resp = get(&pg.url("/drain/after-sigterm"));
+    assert_eq!(resp.status, 200);
+    assert!(signalled.elapsed() < Duration::from_secs(2));
+    let status = pg.process.wait_exit(Duration::from_secs(8));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(2),
+        "left before the drain delay"
+    );
+}

@@ -104,7 +104,11 @@ pub struct ServerConfig {
     /// Worker threads of the proxy service.
     #[serde(default = "default_threads")]
     pub threads: usize,
-    /// After SIGTERM: how long in-flight requests may run before the runtime is stopped.
+    /// After SIGTERM: how long `/readyz` says 503 while new connections are still served,
+    /// so that load balancers stop sending before the listeners close.
+    #[serde(default)]
+    pub drain_delay_secs: u64,
+    /// Then: how long in-flight requests may run before the runtime is stopped.
     #[serde(default = "default_grace_period_secs")]
     pub grace_period_secs: u64,
     /// After the grace period: how long the runtime may take to stop its tasks.
@@ -116,6 +120,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             threads: default_threads(),
+            drain_delay_secs: 0,
             grace_period_secs: default_grace_period_secs(),
             shutdown_timeout_secs: default_shutdown_timeout_secs(),
         }

@@ -77,6 +77,8 @@ pub struct TlsFiles {
 pub struct ServerSettings {
     /// Proxy worker threads.
     pub threads: usize,
+    /// Seconds between readiness going 503 and the listeners closing.
+    pub drain_delay_secs: u64,
     /// Seconds in-flight requests may run after SIGTERM.
     pub grace_period_secs: u64,
     /// Seconds the runtime may take to stop after the grace period.
@@ -360,6 +362,7 @@ impl Policy {
                 admin_address,
                 server: ServerSettings {
                     threads: c.server.threads,
+                    drain_delay_secs: c.server.drain_delay_secs,
                     grace_period_secs: c.server.grace_period_secs,
                     shutdown_timeout_secs: c.server.shutdown_timeout_secs,
                 },
