@@ -269,10 +269,11 @@ fn manifests_parse_and_reference_each_other() {
     // Grace period: phiguard's drain and shutdown fit, with a margin.
     let grace = config["server"]["grace_period_secs"].as_u64().unwrap();
     let shutdown = config["server"]["shutdown_timeout_secs"].as_u64().unwrap();
+    let drain = config["server"]["drain_delay_secs"].as_u64().unwrap_or(0);
     let termination = spec["terminationGracePeriodSeconds"].as_u64().unwrap();
     assert!(
-        termination >= grace + shutdown + 5,
-        "terminationGracePeriodSeconds {termination} < {grace} + {shutdown} + 5"
+        termination >= drain + grace + shutdown + 5,
+        "terminationGracePeriodSeconds {termination} < {drain} + {grace} + {shutdown} + 5"
     );
 
     // Security context: the Dockerfile's user, nothing writable, nothing privileged.
