@@ -93,7 +93,14 @@ proptest! {
 #[test]
 fn fuzz_regressions() {
     let p = Profile::builtin_default();
-    let cases: [&[u8]; 4] = [
+    let long = [
+        &b"4\x0092.\x10\x13eU@O.9.2.PS"[..],
+        &[b'M'; 300],
+        b"eU@O.9.2.PS",
+    ]
+    .concat();
+    let cases: [&[u8]; 5] = [
+        &long,
         b"Dy%%=8.A.h+.8.1.8.1\0\0\xff:.%+A.h+.8.1.8.\xff\xff1\xff:.\n=",
         b".h.uv\"=65v%=6=6726%24.8.8.8::A:A[S5]/$$67666=82.8726%",
         b"y.\x8dy\xff\xff\xff1y.@..Dy++.@..Dy++",

@@ -448,12 +448,12 @@ fn scan_email(hay: &[u8], out: &mut Vec<Hit>) {
         };
         // Never reach back into the previous address (`a@b.co@c.de`).
         let mut s = p;
-        while s > next && p - s < 64 && is_local_byte(hay[s - 1]) {
+        while s > next && is_local_byte(hay[s - 1]) {
             s -= 1;
         }
         s += email_prefix_skip(hay, s);
         let mut e = p + sep;
-        while e < hay.len() && e - p < 255 && is_domain_byte(hay[e]) {
+        while e < hay.len() && is_domain_byte(hay[e]) {
             e += 1;
         }
         while e > p + sep && matches!(hay[e - 1], b'.' | b'-') {
@@ -467,7 +467,9 @@ fn scan_email(hay: &[u8], out: &mut Vec<Hit>) {
             continue;
         };
         let tld = &domain[dot + 1..];
-        let tld_ok = (2..=24).contains(&tld.len()) && tld.iter().all(u8::is_ascii_alphabetic);
+        let tld_ok = (2..=24).contains(&tld.len())
+            && tld.iter().all(u8::is_ascii_alphabetic)
+            && domain.len() <= 253;
         let end_ok = e == hay.len() || !(hay[e].is_ascii_alphanumeric() || hay[e] == b'_');
         if tld_ok && end_ok && dot > 0 && email_ok(&hay[s..e]) {
             out.push(Hit {
