@@ -205,6 +205,10 @@ impl Profile {
 
     /// [`Profile::redact_query`] on bytes.
     pub fn redact_query_bytes(&self, q: &[u8]) -> Outcome {
+        self.settle(q, Self::query_once)
+    }
+
+    fn query_once(&self, q: &[u8]) -> Outcome {
         run_with(self, q.len(), |run| {
             query::walk(run, q, &Origin::Exact(0), "", 0)
         })
@@ -212,6 +216,10 @@ impl Profile {
 
     /// Redacts one JSON document; malformed JSON is [`Outcome::Unscannable`].
     pub fn redact_json(&self, body: &[u8]) -> Outcome {
+        self.settle(body, Self::json_once)
+    }
+
+    fn json_once(&self, body: &[u8]) -> Outcome {
         run_with(self, body.len(), |run| {
             match json::walk(run, body, &Origin::Exact(0), "", 0) {
                 Ok(out) => Ok(out),
@@ -224,6 +232,10 @@ impl Profile {
     /// Redacts newline-delimited JSON (blank lines kept); any malformed line
     /// makes the whole body unscannable.
     pub fn redact_ndjson(&self, body: &[u8]) -> Outcome {
+        self.settle(body, Self::ndjson_once)
+    }
+
+    fn ndjson_once(&self, body: &[u8]) -> Outcome {
         run_with(self, body.len(), |run| {
             let mut out: Option<Vec<u8>> = None;
             let mut start = 0;
@@ -261,6 +273,10 @@ impl Profile {
 
     /// Redacts plain text or a log line (nginx/Apache combined, logfmt, free text).
     pub fn redact_text(&self, t: &[u8]) -> Outcome {
+        self.settle(t, Self::text_once)
+    }
+
+    fn text_once(&self, t: &[u8]) -> Outcome {
         run_with(self, t.len(), |run| {
             text::walk(run, t, &Origin::Exact(0), 0)
         })
@@ -268,9 +284,13 @@ impl Profile {
 
     /// Detects the format of one line (JSON, query/form, access-log or text) and redacts it.
     pub fn redact_auto(&self, line: &[u8]) -> Outcome {
+        self.settle(line, Self::auto_once)
+    }
+
+    fn auto_once(&self, line: &[u8]) -> Outcome {
         let t = line.trim_ascii();
         if matches!(t.first(), Some(b'{' | b'[')) {
-            let out = self.redact_json(line);
+            let out = self.json_once(line);
             if out
                 != (Outcome::Unscannable {
                     reason: UnscannableReason::MalformedJson,
@@ -279,9 +299,45 @@ impl Profile {
                 return out;
             }
         } else if looks_like_query(t) {
-            return self.redact_query_bytes(line);
+            return self.query_once(line);
         }
-        self.redact_text(line)
+        self.text_once(line)
+    }
+
+    /// Re-scans a rewritten payload until nothing new is found (at most
+    /// [`SETTLE_PASSES`] more passes): a mask can separate a candidate from the
+    /// word it was glued to (`b:A::46eU@x.io` → `b:A::[REDACTED:EMAIL]`), and
+    /// the output must be final. Findings of later passes carry the whole input
+    /// as their range (their coordinates are in the rewritten bytes).
+    fn settle(&self, input: &[u8], once: fn(&Profile, &[u8]) -> Outcome) -> Outcome {
+        let (mut output, mut findings) = match once(self, input) {
+            Outcome::Redacted { output, findings } => (output, findings),
+            other => return other,
+        };
+        for _ in 0..SETTLE_PASSES {
+            let widen = |f: Vec<crate::Finding>| {
+                f.into_iter().map(|mut f| {
+                    f.range = 0..input.len();
+                    f
+                })
+            };
+            match once(self, &output) {
+                Outcome::Clean => break,
+                Outcome::Redacted {
+                    output: again,
+                    findings: more,
+                } => {
+                    findings.extend(widen(more));
+                    output = again;
+                }
+                Outcome::Blocked { findings: more } => {
+                    findings.extend(widen(more));
+                    return Outcome::Blocked { findings };
+                }
+                unscannable @ Outcome::Unscannable { .. } => return unscannable,
+            }
+        }
+        Outcome::Redacted { output, findings }
     }
 
     /// Redacts `body` as `format` (`Auto` sniffs one line).
@@ -295,6 +351,9 @@ impl Profile {
         }
     }
 }
+
+/// Extra passes [`Profile::settle`] may make over a rewritten payload.
+const SETTLE_PASSES: usize = 2;
 
 /// `a=1&b=2`-shaped: no whitespace, starts with a key then `=`.
 fn looks_like_query(t: &[u8]) -> bool {

@@ -99,7 +99,8 @@ fn fuzz_regressions() {
         b"eU@O.9.2.PS",
     ]
     .concat();
-    let cases: [&[u8]; 5] = [
+    let cases: [&[u8]; 6] = [
+        b"6504=pp)b:A::46eU@O.9.2.XSgU.+@",
         &long,
         b"Dy%%=8.A.h+.8.1.8.1\0\0\xff:.%+A.h+.8.1.8.\xff\xff1\xff:.\n=",
         b".h.uv\"=65v%=6=6726%24.8.8.8::A:A[S5]/$$67666=82.8726%",
