@@ -165,7 +165,9 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
     Ok(())
 }
 
-/// Flips readiness once every public listener accepts connections.
+/// Flips readiness once every public listener is listening. On Linux it looks for the
+/// listening socket in `/proc/net/tcp{,6}` (a connection would make a TLS listener log a
+/// handshake error at every start); elsewhere it connects.
 struct ReadinessProbe {
     addresses: Vec<SocketAddr>,
     readiness: Readiness,
@@ -175,9 +177,14 @@ struct ReadinessProbe {
 impl BackgroundService for ReadinessProbe {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         for address in &self.addresses {
-            let target = connectable(*address);
             loop {
-                if tokio::net::TcpStream::connect(target).await.is_ok() {
+                let listening = match listening_in_procfs(*address) {
+                    Some(found) => found,
+                    None => tokio::net::TcpStream::connect(connectable(*address))
+                        .await
+                        .is_ok(),
+                };
+                if listening {
                     break;
                 }
                 tokio::select! {
@@ -189,6 +196,31 @@ impl BackgroundService for ReadinessProbe {
         self.readiness.set_ready();
         log::info!("ready: every listener accepts connections");
     }
+}
+
+/// Whether a socket listens on `address`'s port, per `/proc/net/tcp` and `tcp6` (`None`
+/// when procfs is not there). The port was bind-checked free before pingora started, so a
+/// listener on it now is pingora's.
+fn listening_in_procfs(address: SocketAddr) -> Option<bool> {
+    const LISTEN: &str = "0A";
+    let port = format!(":{:04X}", address.port());
+    let mut seen_any_table = false;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        seen_any_table = true;
+        let found = text.lines().skip(1).any(|line| {
+            let mut cols = line.split_whitespace();
+            let local = cols.nth(1).unwrap_or_default();
+            let state = cols.nth(1).unwrap_or_default();
+            state == LISTEN && local.ends_with(&port)
+        });
+        if found {
+            return Some(true);
+        }
+    }
+    seen_any_table.then_some(false)
 }
 
 /// The address to probe a listener at: wildcard binds are probed on loopback.
@@ -232,7 +264,10 @@ impl ShutdownSignalWatch for Signals {
         };
         self.readiness.set_draining();
         if graceful {
-            log::info!("SIGTERM: not ready; still accepting for {:?}", self.drain_delay);
+            log::info!(
+                "SIGTERM: not ready; still accepting for {:?}",
+                self.drain_delay
+            );
             tokio::time::sleep(self.drain_delay).await;
             log::info!("draining in-flight requests");
             ShutdownSignal::GracefulTerminate
