@@ -7,6 +7,7 @@
 //! root `name` is usually an event or page name).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::types::PhiType;
 
@@ -170,10 +171,33 @@ pub enum KeyClass {
     Custom(u16),
 }
 
+/// FNV-1a: keys are short, so a tiny hash beats SipHash on the per-field hot
+/// path. The table is fixed when the profile is compiled, so lookups of
+/// attacker-chosen keys cannot grow or degrade it.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 /// Compiled key rules, looked up by normalised last segment.
 #[derive(Clone, Debug, Default)]
 pub struct KeyTable {
-    rules: HashMap<Vec<u8>, Vec<Rule>>,
+    rules: HashMap<Vec<u8>, Vec<Rule>, BuildHasherDefault<Fnv>>,
 }
 
 impl KeyTable {

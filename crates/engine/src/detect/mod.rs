@@ -56,6 +56,10 @@ struct Group {
     /// Case-sensitive literal start positions (keyword case variants): when set,
     /// the regex only runs anchored where one of them occurs.
     starts: Option<AhoCorasick>,
+    /// Fewest digits any pattern of the group needs ...
+    min_digits: usize,
+    /// ... unless the haystack is at least this long (letter-only secrets).
+    min_len_without_digits: usize,
 }
 
 /// The numeric patterns are compiled ahead of time into a dense DFA (small,
@@ -105,6 +109,8 @@ fn build_group(
     defs: Vec<PatternDef>,
     sources: &[String],
     dense_dfa: bool,
+    min_digits: usize,
+    min_len_without_digits: usize,
 ) -> Result<Option<Group>, EngineError> {
     if sources.is_empty() {
         return Ok(None);
@@ -141,6 +147,8 @@ fn build_group(
         engine,
         defs,
         starts: None,
+        min_digits,
+        min_len_without_digits,
     }))
 }
 
@@ -166,9 +174,13 @@ impl Scanner {
                 PhiType::DateOfBirth => patterns::date_regex(),
                 _ => def.regex.to_string(),
             };
-            // Dates and addresses stay lazy: in a dense DFA they cost ~10x build time.
-            let dense_dfa = (def.numeric && def.ty != PhiType::DateOfBirth)
-                || matches!(def.ty, PhiType::Mbi | PhiType::Dea);
+            // Dates and addresses cost ~10x build time in a dense DFA: ~75 ms in
+            // release, but seconds in unoptimised test builds, where they stay
+            // lazy (same regexes, same leftmost-first semantics).
+            let heavy = matches!(def.ty, PhiType::DateOfBirth | PhiType::StreetAddress);
+            let dense_dfa = (def.numeric && !heavy)
+                || matches!(def.ty, PhiType::Mbi | PhiType::Dea)
+                || (heavy && !cfg!(debug_assertions));
             if def.ty == PhiType::BearerToken {
                 kw_defs.push(def);
                 kw_src.push(src);
@@ -190,7 +202,8 @@ impl Scanner {
                 }
             }
         }
-        let keyword_group = build_group(kw_defs, &kw_src, false)?
+        // Keyword values need 2 digits (Bearer tokens are 16+ characters).
+        let keyword_group = build_group(kw_defs, &kw_src, false, 2, 20)?
             .map(|mut g| -> Result<Group, EngineError> {
                 g.starts = Some(case_variants_automaton(&kw_words)?);
                 Ok(g)
@@ -200,8 +213,10 @@ impl Scanner {
         // `MRN: MR8989622` is an MRN even though it also passes the DEA checksum.
         let groups = [
             keyword_group,
-            build_group(dense_defs, &dense_src, true)?,
-            build_group(lazy_defs, &lazy_src, false)?,
+            // Numeric patterns: 4+ digits (IPv4 has at least 4, the rest more).
+            build_group(dense_defs, &dense_src, true, 4, usize::MAX)?,
+            // Dates, addresses, ZIPs need a digit; secrets are 20+ characters.
+            build_group(lazy_defs, &lazy_src, false, 1, 20)?,
         ]
         .into_iter()
         .flatten()
@@ -230,8 +245,13 @@ impl Scanner {
     /// (at equal starts the longer hit wins).
     pub fn scan(&self, hay: &[u8], ctx: ScanCtx, out: &mut Vec<Hit>) {
         let first = out.len();
+        // Every pattern of a group needs a few digits (or a long token): skip
+        // groups that cannot match this haystack. Cheap on short field values.
+        let digits = hay.iter().filter(|b| b.is_ascii_digit()).count();
         for group in &self.groups {
-            self.scan_group(group, hay, ctx, out);
+            if digits >= group.min_digits || hay.len() >= group.min_len_without_digits {
+                self.scan_group(group, hay, ctx, out);
+            }
         }
         if self.ipv6 && memchr::memchr(b':', hay).is_some() {
             scan_ipv6(hay, out);
@@ -555,30 +575,37 @@ fn keyword_value_patterns(cfg: &ScannerConfig<'_>) -> Vec<(PatternDef, String, V
     out
 }
 
-/// A case-sensitive automaton over the usual spellings of each keyword (every
-/// word lower-case, Capitalised or UPPER: `mrn`, `MRN`, `Member ID`): several
-/// times faster than a case-insensitive search, at the cost of missing odd
-/// casings like `mRN`.
+/// A case-sensitive automaton over the usual spellings of each keyword
+/// (`member id`, `MEMBER ID`, `Member id`, `Member Id`, `Member ID`): faster
+/// than a case-insensitive search, at the cost of missing odd casings (`mRN`).
 fn case_variants_automaton(words: &[String]) -> Result<AhoCorasick, EngineError> {
-    let mut variants: Vec<String> = Vec::with_capacity(words.len() * 9);
+    fn capitalize(w: &str) -> String {
+        let mut c = w.chars();
+        c.next()
+            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+            .unwrap_or_default()
+    }
+    let mut variants: Vec<String> = Vec::with_capacity(words.len() * 5);
     for w in words {
-        let mut forms: Vec<String> = vec![String::new()];
-        for (i, word) in w.to_ascii_lowercase().split(' ').enumerate() {
-            let mut c = word.chars();
-            let cap = c
-                .next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default();
-            let cases = [word.to_string(), cap, word.to_ascii_uppercase()];
-            let sep = if i == 0 { "" } else { " " };
-            forms = forms
-                .iter()
-                .flat_map(|f| cases.iter().map(move |c| format!("{f}{sep}{c}")))
-                .collect();
-            if forms.len() > 81 {
-                break;
-            }
-        }
+        let lower = w.to_ascii_lowercase();
+        let title: Vec<String> = lower.split(' ').map(capitalize).collect();
+        // Short words are usually abbreviations: `Member ID`, `Policy NO`.
+        let abbrev: Vec<String> = lower
+            .split(' ')
+            .enumerate()
+            .map(|(i, x)| match (i, x.len() <= 3) {
+                (0, _) => capitalize(x),
+                (_, true) => x.to_ascii_uppercase(),
+                (_, false) => x.to_string(),
+            })
+            .collect();
+        let forms = [
+            lower.clone(),
+            lower.to_ascii_uppercase(),
+            capitalize(&lower),
+            title.join(" "),
+            abbrev.join(" "),
+        ];
         for v in forms {
             // Two-letter keywords (`DL`) are only worth a look before a separator.
             let spelled: Vec<String> = if v.len() < 3 {
@@ -598,6 +625,7 @@ fn case_variants_automaton(words: &[String]) -> Result<AhoCorasick, EngineError>
     }
     AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .build(&variants)
         .map_err(|e| EngineError::Internal(e.to_string()))
 }
