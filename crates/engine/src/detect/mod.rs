@@ -179,7 +179,7 @@ impl Scanner {
             // lazy (same regexes, same leftmost-first semantics).
             let heavy = matches!(def.ty, PhiType::DateOfBirth | PhiType::StreetAddress);
             let dense_dfa = (def.numeric && !heavy)
-                || matches!(def.ty, PhiType::Mbi | PhiType::Dea)
+                || matches!(def.ty, PhiType::Mbi | PhiType::Dea | PhiType::Zip)
                 || (heavy && !cfg!(debug_assertions));
             if def.ty == PhiType::BearerToken {
                 kw_defs.push(def);
@@ -215,7 +215,7 @@ impl Scanner {
             keyword_group,
             // Numeric patterns: 4+ digits (IPv4 has at least 4, the rest more).
             build_group(dense_defs, &dense_src, true, 4, usize::MAX)?,
-            // Dates, addresses, ZIPs need a digit; secrets are 20+ characters.
+            // Dates and addresses (debug builds) need a digit; secrets are 20+ characters.
             build_group(lazy_defs, &lazy_src, false, 1, 20)?,
         ]
         .into_iter()
