@@ -340,6 +340,55 @@ pub struct RouteConfig {
     /// Verify Shopify-style webhook signatures on this route.
     #[serde(default)]
     pub webhook: Option<WebhookConfig>,
+    /// Make this an egress route: what goes upstream (a tracker, an analytics or log
+    /// intake) is stripped of PHI with a redaction profile.
+    #[serde(default)]
+    pub egress: Option<EgressConfig>,
+}
+
+/// What an egress route redacts and how it fails.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressConfig {
+    /// Name of a `redaction_profiles` entry.
+    pub profile: String,
+    /// `Referer` sent upstream: `origin` (scheme://host/ only, default), `redact` (the full
+    /// URL with PHI masked) or `drop`.
+    #[serde(default)]
+    pub referer: RefererPolicy,
+    /// Forward the client's `Cookie` header (default: dropped).
+    #[serde(default)]
+    pub forward_cookies: bool,
+    /// Other request headers to scan and redact (e.g. `x-user-email`).
+    #[serde(default)]
+    pub scan_headers: Vec<String>,
+    /// Largest request body that is buffered and scanned; larger bodies are blocked.
+    #[serde(default = "default_egress_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Status answered when a request is blocked (fail closed).
+    #[serde(default = "default_block_status")]
+    pub block_status: u16,
+}
+
+fn default_egress_max_body_bytes() -> usize {
+    1024 * 1024
+}
+
+fn default_block_status() -> u16 {
+    451
+}
+
+/// What an egress route does with `Referer`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefererPolicy {
+    /// Keep only `scheme://host[:port]/`.
+    #[default]
+    Origin,
+    /// Keep the URL with PHI masked by the route's profile.
+    Redact,
+    /// Remove it.
+    Drop,
 }
 
 /// Shopify-style webhook verification for a route.

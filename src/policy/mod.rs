@@ -4,6 +4,7 @@
 
 pub mod client_ip;
 pub mod cookies;
+pub mod egress;
 pub mod headers;
 pub mod routes;
 pub mod upstream;
@@ -106,6 +107,8 @@ pub struct Route {
     pub rate_limits: Vec<Arc<Rule>>,
     /// Webhook signature verification and de-duplication.
     pub webhook: Option<WebhookVerifier>,
+    /// PHI redaction of what goes upstream (egress routes).
+    pub egress: Option<egress::Egress>,
     /// Metric handles bound to this route.
     pub metrics: RouteMetrics,
 }
@@ -227,7 +230,8 @@ impl Policy {
                 Err(e) => {
                     // The engine's message is "<path inside the profile>: <problem>".
                     let message = e.to_string();
-                    let (path, problem) = message.split_once(": ").unwrap_or(("", message.as_str()));
+                    let (path, problem) =
+                        message.split_once(": ").unwrap_or(("", message.as_str()));
                     let key = match path {
                         "" => format!("redaction_profiles.{name}"),
                         p => format!("redaction_profiles.{name}.{p}"),
@@ -335,6 +339,23 @@ impl Policy {
                 .webhook
                 .as_ref()
                 .and_then(|w| WebhookVerifier::compile(w, &format!("{key}.webhook"), &mut issues));
+            let profile_names: Vec<&str> =
+                c.redaction_profiles.keys().map(String::as_str).collect();
+            let egress = r.egress.as_ref().and_then(|e| {
+                egress::Egress::compile(
+                    e,
+                    &redaction_profiles,
+                    &profile_names,
+                    &format!("{key}.egress"),
+                    &mut issues,
+                )
+            });
+            if r.egress.is_some() && r.webhook.is_some() {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.egress"),
+                    "a route is either a webhook or an egress route, not both",
+                ));
+            }
             let clear_site_data = compile_clear_site_data(
                 &r.clear_site_data,
                 &format!("{key}.clear_site_data"),
@@ -351,6 +372,7 @@ impl Policy {
                     clear_site_data,
                     rate_limits,
                     webhook,
+                    egress,
                     metrics: metrics.route(&r.name),
                 });
             }

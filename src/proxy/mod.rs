@@ -3,6 +3,7 @@
 //! the route's header profile, cookie hardening and PHI-page hygiene to the response. The
 //! proxy's own responses (404, 502, 504) carry the same security headers.
 
+mod egress;
 mod forwarding;
 mod own_response;
 
@@ -10,10 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use phiguard_engine::Profile;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use http::header::{CACHE_CONTROL, EXPIRES, PRAGMA};
+use phiguard_engine::Profile;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
@@ -22,6 +23,7 @@ use pingora::ErrorType;
 use crate::policy::{Policy, Route};
 use crate::ratelimit::{self, webhook, DecisionKey, Refusal, RequestView};
 use crate::telemetry::{AccessLog, AccessRecord, Metrics, UpstreamErrorKind};
+use egress::BlockReason;
 use forwarding::RequestFacts;
 pub use own_response::OwnResponse;
 
@@ -73,8 +75,10 @@ pub struct RequestCtx {
     proxy_added: Duration,
     /// (index into the route's rules, client key) of status-filtered rules to count at the end.
     count_on_response: Vec<(usize, DecisionKey)>,
-    /// A webhook body held back until its signature verified.
-    webhook_body: Option<BytesMut>,
+    /// A request body held back until it is verified (webhooks) or scanned (egress).
+    held_body: Option<HeldBody>,
+    /// The egress decision for the query and headers.
+    egress: Option<egress::EgressRequest>,
     /// The answer to send when a body filter refuses the request.
     refusal: Option<OwnResponse>,
     _in_flight: InFlight,
@@ -89,6 +93,30 @@ impl RequestCtx {
     pub fn client_ip(&self) -> Option<std::net::IpAddr> {
         self.facts.as_ref().and_then(|f| f.client_ip)
     }
+}
+
+/// Why a request body is held back.
+#[derive(Debug, Clone, Copy)]
+enum HoldFor {
+    /// Until the webhook signature over the whole body verifies.
+    Webhook,
+    /// Until the whole body has been scanned for PHI.
+    Egress(egress::BodyFormat),
+}
+
+/// A request body held back from the upstream.
+struct HeldBody {
+    purpose: HoldFor,
+    buf: BytesMut,
+    limit: usize,
+}
+
+/// Records `refusal` as the answer for `fail_to_proxy` and returns the error that aborts
+/// the upstream request.
+fn refuse(ctx: &mut RequestCtx, refusal: OwnResponse, why: &'static str) -> Box<Error> {
+    let status = refusal.status();
+    ctx.refusal = Some(refusal);
+    Error::explain(ErrorType::HTTPStatus(status), why)
 }
 
 /// Counts a request in `phiguard_requests_in_flight` for as long as it lives.
@@ -121,7 +149,8 @@ impl ProxyHttp for PhiGuardProxy {
             upstream_start: None,
             proxy_added: Duration::ZERO,
             count_on_response: Vec::new(),
-            webhook_body: None,
+            held_body: None,
+            egress: None,
             refusal: None,
             _in_flight: InFlight::new(&self.metrics.in_flight),
         }
@@ -148,6 +177,10 @@ impl ProxyHttp for PhiGuardProxy {
         } else {
             self.check_rate_limits(session, ctx).await
         };
+        let refused = match refused {
+            None => self.admit_egress(session, ctx),
+            some => some,
+        };
         if let Some(refused) = refused {
             own_response::send(session, ctx, refused).await?;
             return Ok(true);
@@ -162,59 +195,68 @@ impl ProxyHttp for PhiGuardProxy {
         end_of_stream: bool,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        if ctx.webhook_body.is_none() {
-            return Ok(());
-        }
-        let limit = ctx
-            .route()
-            .and_then(|r| r.webhook.as_ref())
-            .map_or(0, |w| w.max_body_bytes);
-        let Some(held) = ctx.webhook_body.as_mut() else {
+        let Some(held) = ctx.held_body.as_mut() else {
             return Ok(());
         };
         if let Some(chunk) = body.take() {
-            if held.len() + chunk.len() > limit {
-                ctx.refusal = Some(OwnResponse::PayloadTooLarge);
-                return Error::e_explain(
-                    ErrorType::HTTPStatus(413),
-                    "webhook body over max_body_bytes",
-                );
+            if held.buf.len() + chunk.len() > held.limit {
+                let refusal = match held.purpose {
+                    HoldFor::Webhook => OwnResponse::PayloadTooLarge,
+                    HoldFor::Egress(_) => self.block_egress(ctx, BlockReason::TooLarge),
+                };
+                return Err(refuse(ctx, refusal, "held-back body over its bound"));
             }
-            held.extend_from_slice(&chunk);
+            held.buf.extend_from_slice(&chunk);
         }
         if !end_of_stream {
             // Hold the chunk back; an empty chunk tells pingora there is nothing to send yet.
             *body = Some(Bytes::new());
             return Ok(());
         }
-        let whole = ctx.webhook_body.take().unwrap_or_default().freeze();
-        let req = session.req_header();
-        let verified = match (
-            ctx.route().and_then(|r| r.webhook.as_ref()),
-            req.headers.get(webhook::SIGNATURE_HEADER),
-        ) {
-            (Some(verifier), Some(signature)) if verifier.verify(&whole, signature.as_bytes()) => {
-                if let Some(id) = req.headers.get(webhook::ID_HEADER) {
-                    verifier.remember(id.as_bytes(), ratelimit::now_ns());
-                }
-                true
-            }
-            _ => false,
-        };
-        if verified {
-            *body = Some(whole);
+        let Some(held) = ctx.held_body.take() else {
             return Ok(());
+        };
+        let whole = held.buf.freeze();
+        match held.purpose {
+            HoldFor::Webhook => {
+                if self.verify_webhook(session, ctx, &whole) {
+                    *body = Some(whole);
+                    return Ok(());
+                }
+                let refusal = self
+                    .check_rate_limits(session, ctx)
+                    .await
+                    .unwrap_or(OwnResponse::Unauthorized);
+                Err(refuse(ctx, refusal, "webhook signature did not verify"))
+            }
+            HoldFor::Egress(format) => {
+                let Some(route) = ctx.route() else {
+                    return Error::e_explain(ErrorType::InternalError, "egress state lost");
+                };
+                let Some(egress) = route.egress.as_ref() else {
+                    return Error::e_explain(ErrorType::InternalError, "egress state lost");
+                };
+                let mut count = |f: &[phiguard_engine::Finding]| {
+                    egress::count_findings(
+                        &self.metrics,
+                        &route.name,
+                        &route.upstream.name,
+                        &egress.profile,
+                        f,
+                    )
+                };
+                match egress::finish_body(egress, format, whole, &mut count) {
+                    Ok(clean) => {
+                        *body = Some(clean);
+                        Ok(())
+                    }
+                    Err(reason) => {
+                        let refusal = self.block_egress(ctx, reason);
+                        Err(refuse(ctx, refusal, "egress body refused"))
+                    }
+                }
+            }
         }
-        let refusal = self
-            .check_rate_limits(session, ctx)
-            .await
-            .unwrap_or(OwnResponse::Unauthorized);
-        let status = refusal.status();
-        ctx.refusal = Some(refusal);
-        Error::e_explain(
-            ErrorType::HTTPStatus(status),
-            "webhook signature did not verify",
-        )
     }
 
     async fn upstream_peer(
@@ -248,7 +290,11 @@ impl ProxyHttp for PhiGuardProxy {
         let (Some(route), Some(facts)) = (ctx.route(), ctx.facts.as_ref()) else {
             return Error::e_explain(ErrorType::InternalError, "no route selected");
         };
-        forwarding::prepare_upstream_request(session, upstream_request, route, facts)
+        forwarding::prepare_upstream_request(session, upstream_request, route, facts)?;
+        if let (Some(egress), Some(decided)) = (route.egress.as_ref(), ctx.egress.as_ref()) {
+            egress::prepare_upstream(egress, decided, upstream_request)?;
+        }
+        Ok(())
     }
 
     async fn response_filter(
@@ -259,7 +305,9 @@ impl ProxyHttp for PhiGuardProxy {
     ) -> Result<()> {
         let filter_start = Instant::now();
         if let (Some(route), Some(start)) = (ctx.route(), ctx.upstream_start) {
-            route.metrics.observe_upstream((filter_start - start).as_secs_f64());
+            route
+                .metrics
+                .observe_upstream((filter_start - start).as_secs_f64());
         }
         forwarding::strip_hop_by_hop(upstream_response);
         if let Some(route) = ctx.route() {
@@ -276,7 +324,9 @@ impl ProxyHttp for PhiGuardProxy {
         }
         ctx.proxy_added += filter_start.elapsed();
         if let Some(route) = ctx.route() {
-            route.metrics.observe_proxy_added(ctx.proxy_added.as_secs_f64());
+            route
+                .metrics
+                .observe_proxy_added(ctx.proxy_added.as_secs_f64());
         }
         Ok(())
     }
@@ -384,7 +434,6 @@ impl ProxyHttp for PhiGuardProxy {
 }
 
 impl PhiGuardProxy {
-
     /// Webhook routes: a repeat delivery is acknowledged, an unsigned one refused (and
     /// rate-limited); a signed one goes on, its body held back until it verifies.
     async fn admit_webhook(&self, session: &Session, ctx: &mut RequestCtx) -> Option<OwnResponse> {
@@ -411,8 +460,70 @@ impl PhiGuardProxy {
         if declared.is_some_and(|len| len > max) {
             return Some(OwnResponse::PayloadTooLarge);
         }
-        ctx.webhook_body = Some(BytesMut::with_capacity(declared.unwrap_or(4096).min(max)));
+        ctx.held_body = Some(HeldBody {
+            purpose: HoldFor::Webhook,
+            buf: BytesMut::with_capacity(declared.unwrap_or(4096).min(max)),
+            limit: max,
+        });
         None
+    }
+
+    /// Egress routes: scans the query and headers now (before connecting) and arranges for
+    /// the body to be held back and scanned; `Some` refuses the request.
+    fn admit_egress(&self, session: &Session, ctx: &mut RequestCtx) -> Option<OwnResponse> {
+        let route = ctx.route()?;
+        let egress = route.egress.as_ref()?;
+        let mut count = |f: &[phiguard_engine::Finding]| {
+            egress::count_findings(
+                &self.metrics,
+                &route.name,
+                &route.upstream.name,
+                &egress.profile,
+                f,
+            )
+        };
+        match egress::admit(egress, session.req_header(), &mut count) {
+            Ok(decided) => {
+                ctx.held_body = decided.body.map(|format| HeldBody {
+                    purpose: HoldFor::Egress(format),
+                    buf: BytesMut::with_capacity(decided.body_len_hint),
+                    limit: egress.max_body_bytes,
+                });
+                ctx.egress = Some(decided);
+                None
+            }
+            Err(reason) => Some(self.block_egress(ctx, reason)),
+        }
+    }
+
+    /// Counts a refused egress request and gives the answer for it.
+    fn block_egress(&self, ctx: &RequestCtx, reason: BlockReason) -> OwnResponse {
+        let status = match ctx.route() {
+            Some(route) => {
+                self.metrics
+                    .count_egress_block(&route.name, &route.upstream.name, reason.as_str());
+                route.egress.as_ref().map_or(451, |e| e.block_status)
+            }
+            None => 451,
+        };
+        OwnResponse::EgressBlocked { status }
+    }
+
+    /// Whether the held-back webhook body carries a valid signature; remembers its id.
+    fn verify_webhook(&self, session: &Session, ctx: &RequestCtx, whole: &[u8]) -> bool {
+        let req = session.req_header();
+        match (
+            ctx.route().and_then(|r| r.webhook.as_ref()),
+            req.headers.get(webhook::SIGNATURE_HEADER),
+        ) {
+            (Some(verifier), Some(signature)) if verifier.verify(whole, signature.as_bytes()) => {
+                if let Some(id) = req.headers.get(webhook::ID_HEADER) {
+                    verifier.remember(id.as_bytes(), ratelimit::now_ns());
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Runs the route's rate-limit rules; the first refusal becomes a 429.

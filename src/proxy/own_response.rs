@@ -32,6 +32,11 @@ pub enum OwnResponse {
     PayloadTooLarge,
     /// A webhook delivery already forwarded: acknowledged, not forwarded again.
     DuplicateDelivery,
+    /// An egress request refused (PHI the policy blocks, or a payload it cannot scan).
+    EgressBlocked {
+        /// The route's `block_status`.
+        status: u16,
+    },
     /// The upstream could not be reached or broke the exchange.
     BadGateway,
     /// The upstream timed out.
@@ -50,6 +55,7 @@ impl OwnResponse {
             Self::Unauthorized => 401,
             Self::PayloadTooLarge => 413,
             Self::DuplicateDelivery => 200,
+            Self::EgressBlocked { status } => *status,
             Self::BadGateway => 502,
             Self::GatewayTimeout => 504,
             Self::Status(code) => *code,
@@ -64,6 +70,7 @@ impl OwnResponse {
             Self::Unauthorized => "unauthorized\n",
             Self::PayloadTooLarge => "payload too large\n",
             Self::DuplicateDelivery => "duplicate delivery\n",
+            Self::EgressBlocked { .. } => "blocked: this request was not forwarded\n",
             Self::BadGateway => "bad gateway\n",
             Self::GatewayTimeout => "gateway timeout\n",
             Self::Status(400) => "bad request\n",

@@ -61,6 +61,8 @@ pub struct Metrics {
     config_info: IntGaugeVec,
     ratelimit_decisions: IntCounterVec,
     ratelimit_backend_errors: IntCounterVec,
+    redactions: IntCounterVec,
+    egress_blocked: IntCounterVec,
     enumeration_blocks: IntCounterVec,
 }
 
@@ -155,6 +157,22 @@ impl Metrics {
             &["rule"],
         )
         .expect("static metric definition");
+        let redactions = IntCounterVec::new(
+            Opts::new(
+                "phiguard_phi_redactions_total",
+                "PHI values redacted on egress routes, by route, destination, type and action.",
+            ),
+            &["route", "destination", "type", "action"],
+        )
+        .expect("static metric definition");
+        let egress_blocked = IntCounterVec::new(
+            Opts::new(
+                "phiguard_egress_blocked_total",
+                "Egress requests refused (never forwarded), by route, destination and reason.",
+            ),
+            &["route", "destination", "reason"],
+        )
+        .expect("static metric definition");
         let enumeration_blocks = IntCounterVec::new(
             Opts::new(
                 "phiguard_enumeration_blocks_total",
@@ -188,6 +206,8 @@ impl Metrics {
             Box::new(ratelimit_decisions.clone()),
             Box::new(enumeration_blocks.clone()),
             Box::new(ratelimit_backend_errors.clone()),
+            Box::new(redactions.clone()),
+            Box::new(egress_blocked.clone()),
             Box::new(build_info),
         ] {
             registry
@@ -208,6 +228,8 @@ impl Metrics {
             config_info,
             ratelimit_decisions,
             ratelimit_backend_errors,
+            redactions,
+            egress_blocked,
             enumeration_blocks,
         }
     }
@@ -220,6 +242,21 @@ impl Metrics {
     /// `phiguard_ratelimit_backend_errors_total{rule}`, for binding per rule.
     pub fn ratelimit_backend_errors(&self) -> &IntCounterVec {
         &self.ratelimit_backend_errors
+    }
+
+    /// Counts one redacted value. Every label comes from the config or the engine's type
+    /// list, never from the request.
+    pub fn count_redaction(&self, route: &str, destination: &str, phi_type: &str, action: &str) {
+        self.redactions
+            .with_label_values(&[route, destination, phi_type, action])
+            .inc();
+    }
+
+    /// Counts one refused egress request.
+    pub fn count_egress_block(&self, route: &str, destination: &str, reason: &str) {
+        self.egress_blocked
+            .with_label_values(&[route, destination, reason])
+            .inc();
     }
 
     /// `phiguard_enumeration_blocks_total{rule}`, for binding per rule.

@@ -1,0 +1,89 @@
+//! Egress routes: requests that leave for a third party (trackers, analytics and log
+//! intakes) and must carry no PHI. Compiled from a route's `egress:` block.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use http::header::HeaderName;
+use phiguard_engine::Profile;
+
+use crate::config::{ConfigIssue, EgressConfig, RefererPolicy};
+
+/// The compiled egress settings of one route.
+#[derive(Debug)]
+pub struct Egress {
+    /// The redaction profile's name (for logs).
+    pub profile_name: String,
+    /// The redaction profile.
+    pub profile: Arc<Profile>,
+    /// What happens to `Referer`.
+    pub referer: RefererPolicy,
+    /// Whether `Cookie` is forwarded.
+    pub forward_cookies: bool,
+    /// Extra headers scanned and redacted.
+    pub scan_headers: Vec<HeaderName>,
+    /// Largest body buffered and scanned.
+    pub max_body_bytes: usize,
+    /// Status answered when a request is blocked.
+    pub block_status: u16,
+}
+
+impl Egress {
+    /// Compiles `config` against the compiled `profiles`, reporting problems under `key`.
+    pub fn compile(
+        config: &EgressConfig,
+        profiles: &BTreeMap<String, Arc<Profile>>,
+        profile_names: &[&str],
+        key: &str,
+        issues: &mut Vec<ConfigIssue>,
+    ) -> Option<Egress> {
+        let before = issues.len();
+        let profile = match profiles.get(&config.profile) {
+            Some(p) => Some(p.clone()),
+            None if profile_names.contains(&config.profile.as_str()) => None, // already reported
+            None => {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.profile"),
+                    format!(
+                        "unknown redaction profile {:?} (known: {})",
+                        config.profile,
+                        profile_names.join(", ")
+                    ),
+                ));
+                None
+            }
+        };
+        let mut scan_headers = Vec::with_capacity(config.scan_headers.len());
+        for (i, h) in config.scan_headers.iter().enumerate() {
+            match HeaderName::from_bytes(h.as_bytes()) {
+                Ok(name) => scan_headers.push(name),
+                Err(_) => issues.push(ConfigIssue::new(
+                    format!("{key}.scan_headers[{i}]"),
+                    "invalid header name",
+                )),
+            }
+        }
+        if config.max_body_bytes == 0 {
+            issues.push(ConfigIssue::new(
+                format!("{key}.max_body_bytes"),
+                "must be greater than 0",
+            ));
+        }
+        if !(400..=599).contains(&config.block_status) {
+            issues.push(ConfigIssue::new(
+                format!("{key}.block_status"),
+                "must be a 4xx or 5xx status",
+            ));
+        }
+        let profile = profile?;
+        (issues.len() == before).then(|| Egress {
+            profile_name: config.profile.clone(),
+            profile,
+            referer: config.referer,
+            forward_cookies: config.forward_cookies,
+            scan_headers,
+            max_body_bytes: config.max_body_bytes,
+            block_status: config.block_status,
+        })
+    }
+}

@@ -1,0 +1,289 @@
+//! The request side of egress routes: the query string, selected headers and the body are
+//! scanned with the route's redaction profile before anything leaves. A payload that
+//! cannot be scanned, or that holds a type whose action is `block`, is refused (fail
+//! closed); it is never forwarded unscanned.
+//!
+//! The query and headers are decided in `request_filter`, before the upstream is even
+//! connected. The body is held back chunk by chunk (at most `max_body_bytes`), scanned whole
+//! and released rewritten; since its length changes, it goes upstream chunked.
+
+use bytes::Bytes;
+use http::header::{
+    HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, REFERER, TRANSFER_ENCODING,
+};
+use http::Uri;
+use phiguard_engine::{Action, Finding, Outcome, Profile};
+use pingora::http::RequestHeader;
+
+use crate::config::RefererPolicy;
+use crate::policy::egress::Egress;
+use crate::telemetry::Metrics;
+
+/// Why an egress request was refused (the `reason` label of `phiguard_egress_blocked_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockReason {
+    /// A finding's action is `block`.
+    BlockedType,
+    /// The engine could not scan the payload completely.
+    Unscannable,
+    /// The body is over `max_body_bytes`.
+    TooLarge,
+    /// A `Content-Encoding` phiguard does not decode.
+    Encoding,
+    /// `multipart/*` bodies are not scanned.
+    Multipart,
+}
+
+impl BlockReason {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BlockedType => "blocked_type",
+            Self::Unscannable => "unscannable",
+            Self::TooLarge => "too_large",
+            Self::Encoding => "unsupported_encoding",
+            Self::Multipart => "multipart",
+        }
+    }
+}
+
+/// How the body is parsed for scanning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `application/json` and `+json` types.
+    Json,
+    /// `application/x-ndjson`, `application/jsonl`.
+    Ndjson,
+    /// Anything else: scanned as text (a format is detected per line).
+    Text,
+}
+
+/// What the request side decided for one egress request.
+#[derive(Debug, Default)]
+pub struct EgressRequest {
+    /// The rewritten query string, when it changed.
+    pub query: Option<String>,
+    /// How the body will be scanned, when the request has one (it is then held back and
+    /// re-framed chunked).
+    pub body: Option<BodyFormat>,
+    /// The declared body length (a buffer size hint), at most `max_body_bytes`.
+    pub body_len_hint: usize,
+}
+
+/// Labels a finding's action for metrics.
+fn action_label(action: Action) -> &'static str {
+    match action {
+        Action::Mask => "mask",
+        Action::Drop => "drop",
+        Action::Pseudonymize => "pseudonymize",
+        Action::Block => "block",
+    }
+}
+
+/// Counts findings in `phiguard_phi_redactions_total`.
+pub fn count_findings(
+    metrics: &Metrics,
+    route: &str,
+    destination: &str,
+    profile: &Profile,
+    findings: &[Finding],
+) {
+    for f in findings {
+        metrics.count_redaction(
+            route,
+            destination,
+            profile.label(f.phi_type),
+            action_label(f.action),
+        );
+    }
+}
+
+/// The rewritten bytes of `outcome` (`None` when clean), or why the payload is refused.
+fn decide(
+    outcome: &Outcome,
+    on_findings: impl FnOnce(&[Finding]),
+) -> Result<Option<&[u8]>, BlockReason> {
+    match outcome {
+        Outcome::Clean => Ok(None),
+        Outcome::Redacted { output, findings } => {
+            on_findings(findings);
+            Ok(Some(output))
+        }
+        Outcome::Blocked { findings } => {
+            on_findings(findings);
+            Err(BlockReason::BlockedType)
+        }
+        Outcome::Unscannable { .. } => Err(BlockReason::Unscannable),
+    }
+}
+
+/// Scans the query string and checks the body can be scanned; called before connecting.
+pub fn admit(
+    egress: &Egress,
+    req: &RequestHeader,
+    on_findings: &mut dyn FnMut(&[Finding]),
+) -> Result<EgressRequest, BlockReason> {
+    let mut decided = EgressRequest::default();
+    if let Some(query) = req.uri.query() {
+        let outcome = egress.profile.redact_query(query);
+        if let Some(rewritten) = decide(&outcome, &mut *on_findings)? {
+            decided.query = Some(String::from_utf8_lossy(rewritten).into_owned());
+        }
+    }
+    for name in &egress.scan_headers {
+        for value in req.headers.get_all(name) {
+            decide(
+                &egress.profile.redact_text(value.as_bytes()),
+                &mut *on_findings,
+            )?;
+        }
+    }
+    if let Some(encoding) = req.headers.get(CONTENT_ENCODING) {
+        if !encoding.as_bytes().eq_ignore_ascii_case(b"identity") {
+            return Err(BlockReason::Encoding);
+        }
+    }
+    let content_type = req
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let format = match content_type.split(';').next().unwrap_or_default().trim() {
+        "application/x-www-form-urlencoded" => BodyFormat::Form,
+        "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => {
+            BodyFormat::Ndjson
+        }
+        t if t == "application/json" || t.ends_with("+json") => BodyFormat::Json,
+        t if t.starts_with("multipart/") => return Err(BlockReason::Multipart),
+        _ => BodyFormat::Text,
+    };
+    let declared = req
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let chunked = req.headers.contains_key(TRANSFER_ENCODING);
+    if declared.is_some_and(|len| len > egress.max_body_bytes) {
+        return Err(BlockReason::TooLarge);
+    }
+    if chunked || declared.is_some_and(|len| len > 0) {
+        decided.body = Some(format);
+        decided.body_len_hint = declared.unwrap_or(4096).min(egress.max_body_bytes);
+    }
+    Ok(decided)
+}
+
+/// Rewrites the upstream request: redacted query and headers, `Referer` per policy, no
+/// cookies unless allowed, and chunked framing when a (rewritten) body follows.
+pub fn prepare_upstream(
+    egress: &Egress,
+    decided: &EgressRequest,
+    upstream_request: &mut RequestHeader,
+) -> pingora::Result<()> {
+    if let Some(query) = &decided.query {
+        let path = upstream_request.uri.path();
+        let rebuilt = if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        };
+        let uri: Uri = rebuilt.parse().map_err(|_| {
+            pingora::Error::explain(
+                pingora::ErrorType::InternalError,
+                "redacted query is not a valid URI",
+            )
+        })?;
+        upstream_request.set_uri(uri);
+    }
+    for name in &egress.scan_headers {
+        let values: Vec<HeaderValue> = upstream_request
+            .headers
+            .get_all(name)
+            .iter()
+            .cloned()
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        upstream_request.remove_header(name);
+        for v in values {
+            let outcome = egress.profile.redact_text(v.as_bytes());
+            let bytes = outcome.output(v.as_bytes()).unwrap_or_default();
+            if let Ok(value) = HeaderValue::from_bytes(bytes) {
+                upstream_request.append_header(name.clone(), value)?;
+            }
+        }
+    }
+    if let Some(referer) = upstream_request.headers.get(REFERER).cloned() {
+        upstream_request.remove_header(&REFERER);
+        let kept = match egress.referer {
+            RefererPolicy::Drop => None,
+            RefererPolicy::Origin => origin_of(referer.as_bytes()),
+            RefererPolicy::Redact => {
+                let outcome = egress.profile.redact_text(referer.as_bytes());
+                outcome
+                    .output(referer.as_bytes())
+                    .and_then(|b| HeaderValue::from_bytes(b).ok())
+            }
+        };
+        if let Some(value) = kept {
+            upstream_request.insert_header(REFERER, value)?;
+        }
+    }
+    if !egress.forward_cookies {
+        upstream_request.remove_header(&COOKIE);
+    }
+    if decided.body.is_some() {
+        upstream_request.remove_header(&CONTENT_LENGTH);
+        upstream_request.insert_header(TRANSFER_ENCODING, "chunked")?;
+    }
+    Ok(())
+}
+
+/// `scheme://host[:port]/` of a URL, or `None` when it is not an absolute http(s) URL.
+fn origin_of(url: &[u8]) -> Option<HeaderValue> {
+    let text = std::str::from_utf8(url).ok()?;
+    let uri: Uri = text.parse().ok()?;
+    let scheme = uri.scheme_str().filter(|s| *s == "http" || *s == "https")?;
+    let authority = uri.authority()?.as_str();
+    // Userinfo (`user:pass@host`) never leaves.
+    let host = authority.rsplit('@').next()?;
+    HeaderValue::from_str(&format!("{scheme}://{host}/")).ok()
+}
+
+/// Scans a whole held-back body: the bytes to send, or why it is refused.
+pub fn finish_body(
+    egress: &Egress,
+    format: BodyFormat,
+    body: Bytes,
+    on_findings: &mut dyn FnMut(&[Finding]),
+) -> Result<Bytes, BlockReason> {
+    let p = &egress.profile;
+    let outcome = match format {
+        BodyFormat::Form => p.redact_query_bytes(&body),
+        BodyFormat::Json => p.redact_json(&body),
+        BodyFormat::Ndjson => p.redact_ndjson(&body),
+        BodyFormat::Text => p.redact_text(&body),
+    };
+    match decide(&outcome, on_findings)? {
+        Some(rewritten) => Ok(Bytes::copy_from_slice(rewritten)),
+        None => Ok(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referer_origin_drops_path_query_and_userinfo() {
+        let o =
+            origin_of(b"https://user:pw@shop.example.com:8443/account?email=jane@x.org").unwrap();
+        assert_eq!(o, "https://shop.example.com:8443/");
+        assert!(origin_of(b"/relative/path").is_none());
+        assert!(origin_of(b"ftp://x/").is_none());
+    }
+}

@@ -1,0 +1,187 @@
+//! Egress routes end to end: what reaches the third party carries no PHI, non-PHI fields
+//! arrive byte-identical, and what cannot be scanned is refused, never forwarded.
+
+mod common;
+
+use common::*;
+
+const PROFILE: &str = "redaction_profiles:\n  trackers: {action: mask}\n  strict: {action: mask, actions: {ssn: block}}\n";
+
+fn setup() -> (Echo, PhiGuard) {
+    let echo = Echo::start();
+    let pg = PhiGuard::start(&format!(
+        "upstreams: {{tracker: {{address: \"{}\"}}}}\n{PROFILE}\
+         routes:\n\
+         \x20 - {{name: ga4, match: {{path_prefix: /t/ga4}}, upstream: tracker, rewrite_prefix: /g/collect, egress: {{profile: trackers, max_body_bytes: 4096}}}}\n\
+         \x20 - {{name: strict, match: {{path_prefix: /t/strict}}, upstream: tracker, egress: {{profile: strict, referer: drop, forward_cookies: true}}}}\n",
+        echo.address()
+    ));
+    (echo, pg)
+}
+
+fn post(url: &str, content_type: &str, body: &[u8]) -> Resp {
+    let req = agent().post(url).set("content-type", content_type);
+    let resp = match req.send_bytes(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST {url}: {e}"),
+    };
+    Resp {
+        status: resp.status(),
+        headers: Vec::new(),
+        body: resp.into_string().unwrap(),
+    }
+}
+
+#[test]
+fn ga4_query_beacon_arrives_masked_with_other_parameters_intact() {
+    let (echo, pg) = setup();
+    let resp = get_with(
+        &pg.url("/t/ga4?v=2&tid=G-ABC123&cid=123456789.1700000000&en=page_view&uid=jane.doe%40example.com&ep.phone=%28555%29%20867-5309"),
+        &[
+            ("referer", "https://shop.example.com/account/orders?email=jane.doe@example.com"),
+            ("cookie", "_ga=GA1.1.123; sid=SECRETSESSION"),
+        ],
+    );
+    assert_eq!(resp.status, 200);
+    let seen = echo.last();
+    assert_eq!(seen.path, "/g/collect");
+    assert!(!seen.query.contains("jane"), "{}", seen.query);
+    assert!(!seen.query.contains("867"), "{}", seen.query);
+    assert!(seen.query.contains("REDACTED"), "{}", seen.query);
+    for kept in [
+        "v=2",
+        "tid=G-ABC123",
+        "cid=123456789.1700000000",
+        "en=page_view",
+    ] {
+        assert!(seen.query.contains(kept), "{kept} lost: {}", seen.query);
+    }
+    assert_eq!(seen.header("referer"), Some("https://shop.example.com/"));
+    assert_eq!(
+        seen.header("cookie"),
+        None,
+        "cookies never leave for a tracker by default"
+    );
+    let m = pg.metrics();
+    assert_eq!(
+        metric_value(&m, "phiguard_phi_redactions_total{action=\"mask\",destination=\"tracker\",route=\"ga4\",type=\"EMAIL\"}"),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn json_and_form_and_ndjson_bodies_are_redacted_and_stay_well_formed() {
+    let (echo, pg) = setup();
+    let json = br#"{"event":"Order Completed","userId":"u-42","properties":{"email":"jane.doe@example.com","total":99.5,"sku":"SKU-1"}}"#;
+    assert_eq!(
+        post(&pg.url("/t/ga4/json"), "application/json", json).status,
+        200
+    );
+    let seen: serde_json::Value = serde_json::from_str(&echo.last().body).expect("still JSON");
+    assert_eq!(seen["event"], "Order Completed");
+    assert_eq!(seen["properties"]["total"], 99.5);
+    assert_eq!(seen["properties"]["sku"], "SKU-1");
+    assert!(!seen["properties"]["email"]
+        .as_str()
+        .unwrap()
+        .contains("jane"));
+
+    let form = b"en=purchase&ep.email=jane.doe%40example.com&value=10.00";
+    assert_eq!(
+        post(
+            &pg.url("/t/ga4/form"),
+            "application/x-www-form-urlencoded",
+            form
+        )
+        .status,
+        200
+    );
+    let body = echo.last().body;
+    assert!(
+        !body.contains("jane") && body.contains("en=purchase") && body.contains("value=10.00"),
+        "{body}"
+    );
+
+    let ndjson =
+        b"{\"msg\":\"login\",\"email\":\"jane.doe@example.com\"}\n{\"msg\":\"ok\",\"n\":1}\n";
+    assert_eq!(
+        post(&pg.url("/t/ga4/logs"), "application/x-ndjson", ndjson).status,
+        200
+    );
+    let body = echo.last().body;
+    let lines: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1], serde_json::json!({"msg": "ok", "n": 1}));
+    assert!(!body.contains("jane"));
+}
+
+#[test]
+fn what_cannot_be_scanned_is_refused_and_never_forwarded() {
+    let (echo, pg) = setup();
+    let before = echo.seen().len();
+    let cases: [(&str, &str, Vec<u8>, &str); 3] = [
+        (
+            "application/json",
+            "malformed JSON",
+            b"{\"email\":\"jane.doe@example.com\"".to_vec(),
+            "unscannable",
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            "multipart",
+            b"--x\r\n\r\njane.doe@example.com\r\n--x--".to_vec(),
+            "multipart",
+        ),
+        (
+            "text/plain",
+            "over max_body_bytes",
+            vec![b'a'; 5000],
+            "too_large",
+        ),
+    ];
+    for (content_type, what, body, _) in &cases {
+        let resp = post(&pg.url("/t/ga4"), content_type, body);
+        assert_eq!(resp.status, 451, "{what}");
+        assert_eq!(
+            resp.body, "blocked: this request was not forwarded\n",
+            "{what}"
+        );
+        assert!(!resp.body.contains("jane"));
+    }
+    let gz = agent()
+        .post(&pg.url("/t/ga4"))
+        .set("content-encoding", "gzip")
+        .send_bytes(b"\x1f\x8b not really gzip");
+    assert!(
+        matches!(gz, Err(ureq::Error::Status(451, _))),
+        "unknown encodings fail closed"
+    );
+    assert_eq!(echo.seen().len(), before, "nothing reached the tracker");
+    let m = pg.metrics();
+    for (_, _, _, reason) in &cases {
+        let series = format!("phiguard_egress_blocked_total{{destination=\"tracker\",reason=\"{reason}\",route=\"ga4\"}}");
+        assert_eq!(metric_value(&m, &series), Some(1.0), "{series}");
+    }
+}
+
+#[test]
+fn a_block_action_refuses_the_whole_request() {
+    let (echo, pg) = setup();
+    let before = echo.seen().len();
+    let resp = get(&pg.url("/t/strict?ssn=536-22-8431&x=1"));
+    assert_eq!(resp.status, 451);
+    assert_eq!(echo.seen().len(), before);
+    // The same route forwards clean requests, with its own header policy.
+    let resp = get_with(
+        &pg.url("/t/strict?x=1"),
+        &[("referer", "https://shop/"), ("cookie", "a=1")],
+    );
+    assert_eq!(resp.status, 200);
+    let seen = echo.last();
+    assert_eq!(seen.header("referer"), None);
+    assert_eq!(seen.header("cookie"), Some("a=1"));
+}
