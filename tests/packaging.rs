@@ -656,6 +656,15 @@ fn documented_and_dashboard_metrics_are_exported() {
         None
     });
 
+    // An egress redaction and an egress block, so those counters have series. (The
+    // redaction happens before any connection: Google being unreachable here is fine.)
+    let _ = get(&pg.url("/t/ga4?v=2&uid=jane.doe%40example.com"));
+    let refused = agent()
+        .post(&pg.url("/t/ga4"))
+        .set("content-type", "multipart/form-data; boundary=x")
+        .send_bytes(b"--x--");
+    assert!(matches!(refused, Err(ureq::Error::Status(451, _))));
+
     let exported = exported_types(&pg.metrics());
     let documented = documented_metrics();
     for (name, kind) in &documented {
