@@ -1,4 +1,4 @@
-//! Applying actions: walkers for each format share one per-call [`Run`] that
+//! Applying actions: walkers for each format share one per-call `Run` that
 //! decodes nested encodings within the profile's bounds, scans values and
 //! renders replacements.
 
