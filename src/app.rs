@@ -20,7 +20,7 @@ use crate::policy::{Policy, Shared};
 use crate::proxy::PhiGuardProxy;
 use crate::reload::{self, Reloader};
 use crate::serve::{self, ServeError};
-use crate::telemetry::AccessLog;
+use crate::telemetry::{AccessLog, AuditLog, LineSink};
 
 /// Why the proxy could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,14 @@ pub enum StartError {
         listener: String,
         /// The address.
         address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The audit file cannot be opened for appending.
+    #[error("audit.path: cannot append to {}: {source}", path.display())]
+    Audit {
+        /// The file.
+        path: std::path::PathBuf,
         /// Why.
         source: std::io::Error,
     },
@@ -73,6 +81,7 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
     let admin_address = policy.admin_address;
     let listeners = policy.listeners.clone();
     let server_settings = policy.server.clone();
+    let audit_settings = policy.audit.clone();
     // pingora retries a failed bind for 30 s and then gives up on the service while the
     // process lives on; check every address can be bound first, and fail at once if not.
     for listener in &listeners {
@@ -110,6 +119,30 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
 
     // Always started: `access_log.enabled` is checked per request, so a reload can turn it on.
     let access_log = AccessLog::spawn(std::io::stdout(), metrics.access_log_dropped.clone());
+    let audit = match &audit_settings {
+        None => AuditLog::disabled(metrics.audit_dropped.clone()),
+        Some(a) => {
+            let sink = match &a.file {
+                None => LineSink::spawn(
+                    "audit-log",
+                    std::io::stdout(),
+                    metrics.audit_dropped.clone(),
+                ),
+                Some(path) => {
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .map_err(|source| StartError::Audit {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    LineSink::spawn("audit-log", file, metrics.audit_dropped.clone())
+                }
+            };
+            AuditLog::new(sink, a.key.clone(), a.hash_chain)
+        }
+    };
 
     let conf = ServerConf {
         threads: server_settings.threads,
@@ -120,7 +153,7 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
-    let proxy = PhiGuardProxy::new(policy_cell, access_log, metrics);
+    let proxy = PhiGuardProxy::new(policy_cell, access_log, audit, metrics);
     let mut service = http_proxy_service_with_name(&server.configuration, proxy, "phiguard proxy");
     for listener in &listeners {
         let address = listener.address.to_string();

@@ -42,6 +42,9 @@ pub struct Config {
     /// Named PHI redaction profiles (the engine's schema: see `docs/ENGINE.md`).
     #[serde(default)]
     pub redaction_profiles: BTreeMap<String, phiguard_engine::ProfileSpec>,
+    /// The audit trail of PHI redactions and blocks on egress routes.
+    #[serde(default)]
+    pub audit: Option<AuditConfig>,
     /// The Redis that rules with `backend: redis` share across replicas.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
@@ -344,6 +347,22 @@ pub struct RouteConfig {
     /// intake) is stripped of PHI with a redaction profile.
     #[serde(default)]
     pub egress: Option<EgressConfig>,
+}
+
+/// Where audit events go and how they are keyed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// `stdout`, or a file appended to (relative paths are relative to the config file).
+    pub path: String,
+    /// Name of an environment variable holding the key that value fingerprints are HMACed
+    /// with; without it a random per-process key is used (fingerprints then correlate only
+    /// within one run).
+    #[serde(default)]
+    pub key_env: Option<String>,
+    /// Each event carries the SHA-256 of the previous line, so tampering shows.
+    #[serde(default)]
+    pub hash_chain: bool,
 }
 
 /// What an egress route redacts and how it fails.

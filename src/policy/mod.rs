@@ -134,6 +134,28 @@ pub struct Policy {
     pub unmatched_metrics: RouteMetrics,
     /// Compiled PHI redaction profiles, by name.
     pub redaction_profiles: BTreeMap<String, Arc<Profile>>,
+    /// Where audit events go (restart-only).
+    pub audit: Option<AuditSettings>,
+}
+
+/// Where audit events go.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// `None` for stdout, else the file appended to.
+    pub file: Option<PathBuf>,
+    /// The fingerprint key (never printed).
+    pub key: Vec<u8>,
+    /// Chain events by hash.
+    pub hash_chain: bool,
+}
+
+impl std::fmt::Debug for AuditSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditSettings")
+            .field("file", &self.file)
+            .field("hash_chain", &self.hash_chain)
+            .finish_non_exhaustive()
+    }
 }
 
 const CLEAR_SITE_DATA_DIRECTIVES: &[&str] = &[
@@ -240,6 +262,38 @@ impl Policy {
                 }
             }
         }
+
+        let audit = c.audit.as_ref().and_then(|a| {
+            let key = match &a.key_env {
+                Some(var) => match std::env::var(var) {
+                    Ok(v) if !v.is_empty() => v.into_bytes(),
+                    _ => {
+                        issues.push(ConfigIssue::new(
+                            "audit.key_env",
+                            format!("environment variable {var:?} is not set"),
+                        ));
+                        return None;
+                    }
+                },
+                None => rand::random::<[u8; 32]>().to_vec(),
+            };
+            let file = match a.path.as_str() {
+                "" => {
+                    issues.push(ConfigIssue::new(
+                        "audit.path",
+                        "give `stdout` or a file path",
+                    ));
+                    return None;
+                }
+                "stdout" => None,
+                p => Some(base_dir.join(p)),
+            };
+            Some(AuditSettings {
+                file,
+                key,
+                hash_chain: a.hash_chain,
+            })
+        });
 
         let mut rules: BTreeMap<&str, Arc<Rule>> = BTreeMap::new();
         for (name, rule) in &c.rate_limits {
@@ -394,6 +448,7 @@ impl Policy {
                 fallback_headers,
                 unmatched_metrics: metrics.route("-"),
                 redaction_profiles,
+                audit,
             }),
             _ => Err(ConfigError::Invalid {
                 file: loaded.file.clone(),

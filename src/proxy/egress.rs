@@ -17,7 +17,7 @@ use pingora::http::RequestHeader;
 
 use crate::config::RefererPolicy;
 use crate::policy::egress::Egress;
-use crate::telemetry::Metrics;
+use crate::telemetry::{AuditEvent, AuditLog, Metrics};
 
 /// Why an egress request was refused (the `reason` label of `phiguard_egress_blocked_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +82,16 @@ fn action_label(action: Action) -> &'static str {
     }
 }
 
+/// Where findings were made, for metrics and the audit trail.
+pub struct Findings<'a> {
+    /// `query`, `body` or `header:NAME`.
+    pub field: &'a str,
+    /// The scanned input (finding ranges index into it).
+    pub input: &'a [u8],
+    /// The findings.
+    pub findings: &'a [Finding],
+}
+
 /// Counts findings in `phiguard_phi_redactions_total`.
 pub fn count_findings(
     metrics: &Metrics,
@@ -100,19 +110,79 @@ pub fn count_findings(
     }
 }
 
+/// Writes audit events for findings: one per (field path, type, action, value fingerprint)
+/// with its count. Never the value itself.
+pub fn audit_findings(
+    audit: &AuditLog,
+    request_id: &str,
+    route: &str,
+    destination: &str,
+    profile: &Profile,
+    at: &Findings<'_>,
+) {
+    if !audit.is_enabled() {
+        return;
+    }
+    let mut groups: Vec<(String, &str, &'static str, String, u32)> = Vec::new();
+    for f in at.findings {
+        let value = at.input.get(f.range.clone()).unwrap_or_default();
+        let fingerprint = audit.fingerprint(value);
+        let field = match &f.key_path {
+            Some(path) => format!("{}.{path}", at.field),
+            None => at.field.to_owned(),
+        };
+        let (phi_type, action) = (profile.label(f.phi_type), action_label(f.action));
+        match groups
+            .iter_mut()
+            .find(|g| g.0 == field && g.1 == phi_type && g.2 == action && g.3 == fingerprint)
+        {
+            Some(g) => g.4 += 1,
+            None => groups.push((field, phi_type, action, fingerprint, 1)),
+        }
+    }
+    for (field, phi_type, action, fingerprint, count) in groups {
+        audit.record(&AuditEvent {
+            event: if action == "block" {
+                "block"
+            } else {
+                "redaction"
+            },
+            request_id,
+            route,
+            destination,
+            field: &field,
+            phi_type,
+            action,
+            count,
+            fingerprint: Some(fingerprint),
+            reason: None,
+        });
+    }
+}
+
 /// The rewritten bytes of `outcome` (`None` when clean), or why the payload is refused.
-fn decide(
-    outcome: &Outcome,
-    on_findings: impl FnOnce(&[Finding]),
-) -> Result<Option<&[u8]>, BlockReason> {
+fn decide<'o>(
+    outcome: &'o Outcome,
+    field: &str,
+    input: &[u8],
+    on_findings: &mut dyn FnMut(&Findings<'_>),
+) -> Result<Option<&'o [u8]>, BlockReason> {
     match outcome {
         Outcome::Clean => Ok(None),
         Outcome::Redacted { output, findings } => {
-            on_findings(findings);
+            on_findings(&Findings {
+                field,
+                input,
+                findings,
+            });
             Ok(Some(output))
         }
         Outcome::Blocked { findings } => {
-            on_findings(findings);
+            on_findings(&Findings {
+                field,
+                input,
+                findings,
+            });
             Err(BlockReason::BlockedType)
         }
         Outcome::Unscannable { .. } => Err(BlockReason::Unscannable),
@@ -123,21 +193,20 @@ fn decide(
 pub fn admit(
     egress: &Egress,
     req: &RequestHeader,
-    on_findings: &mut dyn FnMut(&[Finding]),
+    on_findings: &mut dyn FnMut(&Findings<'_>),
 ) -> Result<EgressRequest, BlockReason> {
     let mut decided = EgressRequest::default();
     if let Some(query) = req.uri.query() {
         let outcome = egress.profile.redact_query(query);
-        if let Some(rewritten) = decide(&outcome, &mut *on_findings)? {
+        if let Some(rewritten) = decide(&outcome, "query", query.as_bytes(), &mut *on_findings)? {
             decided.query = Some(String::from_utf8_lossy(rewritten).into_owned());
         }
     }
     for name in &egress.scan_headers {
         for value in req.headers.get_all(name) {
-            decide(
-                &egress.profile.redact_text(value.as_bytes()),
-                &mut *on_findings,
-            )?;
+            let field = format!("header:{name}");
+            let outcome = egress.profile.redact_text(value.as_bytes());
+            decide(&outcome, &field, value.as_bytes(), &mut *on_findings)?;
         }
     }
     if let Some(encoding) = req.headers.get(CONTENT_ENCODING) {
@@ -259,7 +328,7 @@ pub fn finish_body(
     egress: &Egress,
     format: BodyFormat,
     body: Bytes,
-    on_findings: &mut dyn FnMut(&[Finding]),
+    on_findings: &mut dyn FnMut(&Findings<'_>),
 ) -> Result<Bytes, BlockReason> {
     let p = &egress.profile;
     let outcome = match format {
@@ -268,7 +337,7 @@ pub fn finish_body(
         BodyFormat::Ndjson => p.redact_ndjson(&body),
         BodyFormat::Text => p.redact_text(&body),
     };
-    match decide(&outcome, on_findings)? {
+    match decide(&outcome, "body", &body, on_findings)? {
         Some(rewritten) => Ok(Bytes::copy_from_slice(rewritten)),
         None => Ok(body),
     }

@@ -22,7 +22,7 @@ use pingora::ErrorType;
 
 use crate::policy::{Policy, Route};
 use crate::ratelimit::{self, webhook, DecisionKey, Refusal, RequestView};
-use crate::telemetry::{AccessLog, AccessRecord, Metrics, UpstreamErrorKind};
+use crate::telemetry::{AccessLog, AccessRecord, AuditEvent, AuditLog, Metrics, UpstreamErrorKind};
 use egress::BlockReason;
 use forwarding::RequestFacts;
 pub use own_response::OwnResponse;
@@ -34,6 +34,7 @@ pub type PolicyCell = Arc<ArcSwap<Policy>>;
 pub struct PhiGuardProxy {
     policy: PolicyCell,
     access_log: AccessLog,
+    audit: AuditLog,
     metrics: Metrics,
     /// The engine's built-in default profile: what the proxy's own logs are redacted with.
     log_redaction: Profile,
@@ -52,10 +53,16 @@ impl PhiGuardProxy {
     }
 
     /// A proxy serving whatever policy `policy` holds.
-    pub fn new(policy: PolicyCell, access_log: AccessLog, metrics: Metrics) -> Self {
+    pub fn new(
+        policy: PolicyCell,
+        access_log: AccessLog,
+        audit: AuditLog,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             policy,
             access_log,
+            audit,
             metrics,
             log_redaction: Profile::builtin_default(),
         }
@@ -236,15 +243,9 @@ impl ProxyHttp for PhiGuardProxy {
                 let Some(egress) = route.egress.as_ref() else {
                     return Error::e_explain(ErrorType::InternalError, "egress state lost");
                 };
-                let mut count = |f: &[phiguard_engine::Finding]| {
-                    egress::count_findings(
-                        &self.metrics,
-                        &route.name,
-                        &route.upstream.name,
-                        &egress.profile,
-                        f,
-                    )
-                };
+                let request_id = ctx.facts.as_ref().map_or("-", |f| f.request_id.as_str());
+                let mut count =
+                    |at: &egress::Findings<'_>| self.report_findings(request_id, route, at);
                 match egress::finish_body(egress, format, whole, &mut count) {
                     Ok(clean) => {
                         *body = Some(clean);
@@ -473,15 +474,8 @@ impl PhiGuardProxy {
     fn admit_egress(&self, session: &Session, ctx: &mut RequestCtx) -> Option<OwnResponse> {
         let route = ctx.route()?;
         let egress = route.egress.as_ref()?;
-        let mut count = |f: &[phiguard_engine::Finding]| {
-            egress::count_findings(
-                &self.metrics,
-                &route.name,
-                &route.upstream.name,
-                &egress.profile,
-                f,
-            )
-        };
+        let request_id = ctx.facts.as_ref().map_or("-", |f| f.request_id.as_str());
+        let mut count = |at: &egress::Findings<'_>| self.report_findings(request_id, route, at);
         match egress::admit(egress, session.req_header(), &mut count) {
             Ok(decided) => {
                 ctx.held_body = decided.body.map(|format| HeldBody {
@@ -496,12 +490,46 @@ impl PhiGuardProxy {
         }
     }
 
-    /// Counts a refused egress request and gives the answer for it.
+    /// Counts findings and writes their audit events.
+    fn report_findings(&self, request_id: &str, route: &Route, at: &egress::Findings<'_>) {
+        let Some(egress) = route.egress.as_ref() else {
+            return;
+        };
+        egress::count_findings(
+            &self.metrics,
+            &route.name,
+            &route.upstream.name,
+            &egress.profile,
+            at.findings,
+        );
+        egress::audit_findings(
+            &self.audit,
+            request_id,
+            &route.name,
+            &route.upstream.name,
+            &egress.profile,
+            at,
+        );
+    }
+
+    /// Counts a refused egress request, audits it, and gives the answer for it.
     fn block_egress(&self, ctx: &RequestCtx, reason: BlockReason) -> OwnResponse {
         let status = match ctx.route() {
             Some(route) => {
                 self.metrics
                     .count_egress_block(&route.name, &route.upstream.name, reason.as_str());
+                self.audit.record(&AuditEvent {
+                    event: "block",
+                    request_id: ctx.facts.as_ref().map_or("-", |f| f.request_id.as_str()),
+                    route: &route.name,
+                    destination: &route.upstream.name,
+                    field: "-",
+                    phi_type: "-",
+                    action: "block",
+                    count: 1,
+                    fingerprint: None,
+                    reason: Some(reason.as_str()),
+                });
                 route.egress.as_ref().map_or(451, |e| e.block_status)
             }
             None => 451,

@@ -234,6 +234,17 @@ fn restart_only_changes(old: &Policy, new: &Policy) -> Vec<ConfigIssue> {
             "admin address changed: this needs a restart",
         ));
     }
+    let audit_target = |p: &Policy| {
+        p.audit
+            .as_ref()
+            .map(|a| (a.file.clone(), a.hash_chain, a.key.len()))
+    };
+    if audit_target(old) != audit_target(new) {
+        issues.push(ConfigIssue::new(
+            "audit",
+            "audit settings changed: this needs a restart",
+        ));
+    }
     if old.server != new.server {
         issues.push(ConfigIssue::new(
             "server",

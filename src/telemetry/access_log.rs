@@ -1,18 +1,14 @@
-//! The JSON access log: one line per request on stdout. Lines are formatted on the request
-//! path and written by a background thread, so a slow stdout never stalls a request; when
-//! the queue is full, lines are dropped and counted instead.
+//! The JSON access log: one line per request on stdout, written through a [`LineSink`].
 //!
 //! A line holds no query string, no cookies, no bodies and no client address.
 
 use std::io::Write;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::time::SystemTime;
 
 use prometheus::IntCounter;
 use serde::Serialize;
 
-/// How many formatted lines may wait for the writer thread.
-const QUEUE_LINES: usize = 16 * 1024;
+use super::lines::LineSink;
 
 /// One access log record. Every field is safe to log: `path` has no query string.
 #[derive(Debug, Serialize)]
@@ -45,68 +41,33 @@ struct Line<'a> {
 /// A handle that queues access log lines for the writer thread.
 #[derive(Clone)]
 pub struct AccessLog {
-    tx: Option<SyncSender<Vec<u8>>>,
-    dropped: IntCounter,
+    sink: LineSink,
 }
 
 impl AccessLog {
     /// Starts a writer thread that writes lines to `out`. `dropped` counts lines lost to a
     /// full queue.
     pub fn spawn<W: Write + Send + 'static>(out: W, dropped: IntCounter) -> Self {
-        let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE_LINES);
-        let spawned = std::thread::Builder::new()
-            .name("access-log".into())
-            .spawn(move || write_lines(rx, out));
-        match spawned {
-            Ok(_) => Self {
-                tx: Some(tx),
-                dropped,
-            },
-            Err(e) => {
-                log::error!("access log disabled: cannot start writer thread: {e}");
-                Self { tx: None, dropped }
-            }
+        Self {
+            sink: LineSink::spawn("access-log", out, dropped),
         }
-    }
-
-    /// A log that writes nothing (access log disabled in the config).
-    pub fn disabled(dropped: IntCounter) -> Self {
-        Self { tx: None, dropped }
     }
 
     /// Queues one record.
     pub fn log(&self, record: &AccessRecord<'_>) {
-        let Some(tx) = &self.tx else { return };
+        if !self.sink.is_enabled() {
+            return;
+        }
         let line = Line {
             time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
             record,
         };
         let mut buf = Vec::with_capacity(256);
-        if serde_json::to_writer(&mut buf, &line).is_err() {
-            return;
-        }
-        buf.push(b'\n');
-        match tx.try_send(buf) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => self.dropped.inc(),
+        if serde_json::to_writer(&mut buf, &line).is_ok() {
+            buf.push(b'\n');
+            self.sink.send(buf);
         }
     }
-}
-
-fn write_lines<W: Write>(rx: Receiver<Vec<u8>>, out: W) {
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
-    while let Ok(line) = rx.recv() {
-        let mut ok = out.write_all(&line).is_ok();
-        // Drain what is already queued, then flush once.
-        while let Ok(line) = rx.try_recv() {
-            ok &= out.write_all(&line).is_ok();
-        }
-        if !ok || out.flush().is_err() {
-            // stdout is gone (closed pipe); keep draining so senders never block.
-            continue;
-        }
-    }
-    let _ = out.flush();
 }
 
 #[cfg(test)]

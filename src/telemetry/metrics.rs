@@ -56,6 +56,8 @@ pub struct Metrics {
     pub in_flight: IntGauge,
     /// Access log lines dropped because the writer fell behind.
     pub access_log_dropped: IntCounter,
+    /// Audit events dropped because the writer fell behind.
+    pub audit_dropped: IntCounter,
     config_reloads: IntCounterVec,
     config_last_success: IntGauge,
     config_info: IntGaugeVec,
@@ -181,6 +183,11 @@ impl Metrics {
             &["rule"],
         )
         .expect("static metric definition");
+        let audit_dropped = IntCounter::new(
+            "phiguard_audit_dropped_total",
+            "Audit events dropped because the writer fell behind.",
+        )
+        .expect("static metric definition");
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "phiguard_build_info",
@@ -200,6 +207,7 @@ impl Metrics {
             Box::new(upstream_errors.clone()),
             Box::new(in_flight.clone()),
             Box::new(access_log_dropped.clone()),
+            Box::new(audit_dropped.clone()),
             Box::new(config_reloads.clone()),
             Box::new(config_last_success.clone()),
             Box::new(config_info.clone()),
@@ -223,6 +231,7 @@ impl Metrics {
             upstream_errors,
             in_flight,
             access_log_dropped,
+            audit_dropped,
             config_reloads,
             config_last_success,
             config_info,

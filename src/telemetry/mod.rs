@@ -1,8 +1,12 @@
-//! Telemetry: Prometheus metrics and the JSON access log. Used by every other module; uses
-//! none of them.
+//! Telemetry: Prometheus metrics, the JSON access log and the audit trail. Used by every
+//! other module; uses none of them.
 
 pub mod access_log;
+pub mod audit;
+pub mod lines;
 pub mod metrics;
 
 pub use access_log::{AccessLog, AccessRecord};
+pub use audit::{AuditEvent, AuditLog};
+pub use lines::LineSink;
 pub use metrics::{Metrics, RouteMetrics, UpstreamErrorKind};

@@ -1,0 +1,73 @@
+//! A background writer of text lines: the request path formats a line and queues it; one
+//! thread writes and flushes in batches, so a slow stdout or disk never stalls a request.
+//! When the bounded queue is full, lines are dropped and counted instead.
+
+use std::io::Write;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+
+use prometheus::IntCounter;
+
+/// How many lines may wait for the writer thread.
+const QUEUE_LINES: usize = 16 * 1024;
+
+/// A handle that queues lines for one writer thread.
+#[derive(Clone)]
+pub struct LineSink {
+    tx: Option<SyncSender<Vec<u8>>>,
+    dropped: IntCounter,
+}
+
+impl LineSink {
+    /// Starts a writer thread named `name` writing to `out`; `dropped` counts lost lines.
+    pub fn spawn<W: Write + Send + 'static>(name: &str, out: W, dropped: IntCounter) -> Self {
+        let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE_LINES);
+        match std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || write_lines(rx, out))
+        {
+            Ok(_) => Self {
+                tx: Some(tx),
+                dropped,
+            },
+            Err(e) => {
+                log::error!("{name} disabled: cannot start its writer thread: {e}");
+                Self { tx: None, dropped }
+            }
+        }
+    }
+
+    /// A sink that writes nothing.
+    pub fn disabled(dropped: IntCounter) -> Self {
+        Self { tx: None, dropped }
+    }
+
+    /// Whether lines go anywhere.
+    pub fn is_enabled(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Queues one line (which must end with `\n`).
+    pub fn send(&self, line: Vec<u8>) {
+        let Some(tx) = &self.tx else { return };
+        match tx.try_send(line) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => self.dropped.inc(),
+        }
+    }
+}
+
+fn write_lines<W: Write>(rx: Receiver<Vec<u8>>, out: W) {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    while let Ok(line) = rx.recv() {
+        let mut ok = out.write_all(&line).is_ok();
+        // Drain what is already queued, then flush once.
+        while let Ok(line) = rx.try_recv() {
+            ok &= out.write_all(&line).is_ok();
+        }
+        if !ok || out.flush().is_err() {
+            // The output is gone (closed pipe, full disk); keep draining so senders never block.
+            continue;
+        }
+    }
+    let _ = out.flush();
+}
