@@ -198,6 +198,9 @@ impl Hasher for Fnv {
 #[derive(Clone, Debug, Default)]
 pub struct KeyTable {
     rules: HashMap<Vec<u8>, Vec<Rule>, BuildHasherDefault<Fnv>>,
+    /// Bit `last byte & 63` of `seen[len][first byte & 63]` is set for every
+    /// normalised key: most field names are rejected without hashing.
+    seen: Vec<[u64; 64]>,
 }
 
 impl KeyTable {
@@ -229,6 +232,12 @@ impl KeyTable {
             })
             .collect();
         let Some(last) = segs.pop() else { return };
+        if let (Some(&f), Some(&l)) = (last.first(), last.last()) {
+            if self.seen.len() <= last.len() {
+                self.seen.resize(last.len() + 1, [0; 64]);
+            }
+            self.seen[last.len()][usize::from(f & 63)] |= 1 << (l & 63);
+        }
         let rules = self.rules.entry(last).or_default();
         rules.insert(
             0,
@@ -249,6 +258,11 @@ impl KeyTable {
     {
         let mut buf = [0u8; MAX_KEY];
         let norm = normalize(last, &mut buf)?;
+        let (&f, &l) = (norm.first()?, norm.last()?);
+        let row = self.seen.get(norm.len())?;
+        if row[usize::from(f & 63)] & (1 << (l & 63)) == 0 {
+            return None;
+        }
         let rules = self.rules.get(norm)?;
         rules
             .iter()
