@@ -185,3 +185,30 @@ fn a_block_action_refuses_the_whole_request() {
     assert_eq!(seen.header("referer"), None);
     assert_eq!(seen.header("cookie"), Some("a=1"));
 }
+
+#[test]
+fn a_profile_that_would_let_phi_through_is_refused_by_the_canary_self_test() {
+    let echo = Echo::start();
+    let weak = "redaction_profiles: {weak: {detectors: [email]}, full: {action: mask}}\n";
+    let routes = |profile: &str| {
+        format!(
+            "upstreams: {{tracker: {{address: \"{}\"}}}}\n{weak}\
+             routes: [{{name: t, upstream: tracker, egress: {{profile: {profile}}}}}]\n",
+            echo.address()
+        )
+    };
+    let pg = PhiGuard::start(&routes("full"));
+    // A reload to the weak profile is refused and the full one keeps redacting.
+    let head = std::fs::read_to_string(&pg.config_file).unwrap();
+    let head = &head[..head.find("upstreams:").unwrap()];
+    std::fs::write(&pg.config_file, format!("{head}{}", routes("weak"))).unwrap();
+    let resp = request("POST", &pg.admin_url("/reload"), &[]);
+    assert_eq!(resp.status, 422, "{}", resp.body);
+    assert!(
+        resp.body.contains("routes[0].egress.profile: \\\"weak\\\": canary self-test: PHONE in a query string came through unredacted"),
+        "{}",
+        resp.body
+    );
+    assert_eq!(get(&pg.url("/t?phone=%28555%29%20867-5309")).status, 200);
+    assert!(!echo.last().query.contains("867"));
+}

@@ -76,6 +76,12 @@ impl Egress {
             ));
         }
         let profile = profile?;
+        if let Err(problem) = super::canary::self_test(&profile) {
+            issues.push(ConfigIssue::new(
+                format!("{key}.profile"),
+                format!("{:?}: {problem}", config.profile),
+            ));
+        }
         (issues.len() == before).then(|| Egress {
             profile_name: config.profile.clone(),
             profile,

@@ -2,6 +2,7 @@
 //! expensive once (header values rendered, addresses resolved, certificates loaded, route
 //! matchers built); a request only looks things up in it.
 
+mod canary;
 pub mod client_ip;
 pub mod cookies;
 pub mod egress;
