@@ -212,3 +212,67 @@ fn a_profile_that_would_let_phi_through_is_refused_by_the_canary_self_test() {
     assert_eq!(get(&pg.url("/t?phone=%28555%29%20867-5309")).status, 200);
     assert!(!echo.last().query.contains("867"));
 }
+
+#[test]
+fn compressed_bodies_are_decoded_scanned_and_sent_identity() {
+    use std::io::Write;
+    let (echo, pg) = setup();
+    let batch = br#"{"batch":[{"type":"track","event":"Signed Up","properties":{"email":"jane.doe@example.com","plan":"basic"}}]}"#;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(batch).unwrap();
+    let resp = agent()
+        .post(&pg.url("/t/ga4/batch"))
+        .set("content-type", "application/json")
+        .set("content-encoding", "gzip")
+        .send_bytes(&gz.finish().unwrap())
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let seen = echo.last();
+    assert_eq!(
+        seen.header("content-encoding"),
+        None,
+        "forwarded as identity"
+    );
+    let json: serde_json::Value = serde_json::from_str(&seen.body).expect("decoded JSON");
+    assert_eq!(json["batch"][0]["properties"]["plan"], "basic");
+    assert!(!seen.body.contains("jane"), "{}", seen.body);
+
+    let mut br = Vec::new();
+    brotli::CompressorWriter::new(&mut br, 4096, 5, 22)
+        .write_all(b"en=x&uid=jane.doe%40example.com")
+        .unwrap();
+    let resp = agent()
+        .post(&pg.url("/t/ga4/br"))
+        .set("content-type", "application/x-www-form-urlencoded")
+        .set("content-encoding", "br")
+        .send_bytes(&br)
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(!echo.last().body.contains("jane"));
+
+    // Unknown or stacked encodings and a decompression bomb fail closed.
+    let before = echo.seen().len();
+    for (encoding, body) in [("compress", b"x".to_vec()), ("gzip, br", b"x".to_vec())] {
+        let r = agent()
+            .post(&pg.url("/t/ga4"))
+            .set("content-encoding", encoding)
+            .send_bytes(&body);
+        assert!(matches!(r, Err(ureq::Error::Status(451, _))), "{encoding}");
+    }
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    bomb.write_all(&vec![b'a'; 1_000_000]).unwrap();
+    let r = agent()
+        .post(&pg.url("/t/ga4"))
+        .set("content-encoding", "gzip")
+        .send_bytes(&bomb.finish().unwrap());
+    assert!(
+        matches!(r, Err(ureq::Error::Status(451, _))),
+        "a 1 MB body in a 1 KB gzip is over max_body_bytes"
+    );
+    assert_eq!(echo.seen().len(), before);
+    let m = pg.metrics();
+    assert_eq!(
+        metric_value(&m, "phiguard_egress_blocked_total{destination=\"tracker\",reason=\"unsupported_encoding\",route=\"ga4\"}"),
+        Some(2.0)
+    );
+}

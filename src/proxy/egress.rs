@@ -32,6 +32,8 @@ pub enum BlockReason {
     Encoding,
     /// `multipart/*` bodies are not scanned.
     Multipart,
+    /// A gzip/deflate/br body that does not decode.
+    CorruptEncoding,
 }
 
 impl BlockReason {
@@ -43,8 +45,32 @@ impl BlockReason {
             Self::TooLarge => "too_large",
             Self::Encoding => "unsupported_encoding",
             Self::Multipart => "multipart",
+            Self::CorruptEncoding => "corrupt_encoding",
         }
     }
+}
+
+/// How a held-back body is decoded and parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodySpec {
+    /// Its `Content-Encoding`.
+    pub encoding: BodyEncoding,
+    /// Its format.
+    pub format: BodyFormat,
+}
+
+/// The `Content-Encoding`s phiguard decodes before scanning. A decoded body goes upstream
+/// as identity (the header is removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// None, or `identity`.
+    Identity,
+    /// `gzip` (or `x-gzip`).
+    Gzip,
+    /// `deflate` (zlib-wrapped, or raw as some clients send it).
+    Deflate,
+    /// `br`.
+    Brotli,
 }
 
 /// How the body is parsed for scanning.
@@ -65,9 +91,9 @@ pub enum BodyFormat {
 pub struct EgressRequest {
     /// The rewritten query string, when it changed.
     pub query: Option<String>,
-    /// How the body will be scanned, when the request has one (it is then held back and
-    /// re-framed chunked).
-    pub body: Option<BodyFormat>,
+    /// How the body will be decoded and scanned, when the request has one (it is then held
+    /// back and re-framed chunked).
+    pub body: Option<BodySpec>,
     /// The declared body length (a buffer size hint), at most `max_body_bytes`.
     pub body_len_hint: usize,
 }
@@ -209,11 +235,19 @@ pub fn admit(
             decide(&outcome, &field, value.as_bytes(), &mut *on_findings)?;
         }
     }
-    if let Some(encoding) = req.headers.get(CONTENT_ENCODING) {
-        if !encoding.as_bytes().eq_ignore_ascii_case(b"identity") {
-            return Err(BlockReason::Encoding);
-        }
-    }
+    let encoding = match req
+        .headers
+        .get(CONTENT_ENCODING)
+        .map(|v| v.as_bytes().trim_ascii().to_ascii_lowercase())
+    {
+        None => BodyEncoding::Identity,
+        Some(e) if e == b"identity" => BodyEncoding::Identity,
+        Some(e) if e == b"gzip" || e == b"x-gzip" => BodyEncoding::Gzip,
+        Some(e) if e == b"deflate" => BodyEncoding::Deflate,
+        Some(e) if e == b"br" => BodyEncoding::Brotli,
+        // Anything else, including stacked encodings ("gzip, br"), is refused.
+        Some(_) => return Err(BlockReason::Encoding),
+    };
     let content_type = req
         .headers
         .get(CONTENT_TYPE)
@@ -239,7 +273,7 @@ pub fn admit(
         return Err(BlockReason::TooLarge);
     }
     if chunked || declared.is_some_and(|len| len > 0) {
-        decided.body = Some(format);
+        decided.body = Some(BodySpec { encoding, format });
         decided.body_len_hint = declared.unwrap_or(4096).min(egress.max_body_bytes);
     }
     Ok(decided)
@@ -306,6 +340,8 @@ pub fn prepare_upstream(
         upstream_request.remove_header(&COOKIE);
     }
     if decided.body.is_some() {
+        // The body goes on decoded (identity), rewritten and chunked.
+        upstream_request.remove_header(&CONTENT_ENCODING);
         upstream_request.remove_header(&CONTENT_LENGTH);
         upstream_request.insert_header(TRANSFER_ENCODING, "chunked")?;
     }
@@ -326,12 +362,13 @@ fn origin_of(url: &[u8]) -> Option<HeaderValue> {
 /// Scans a whole held-back body: the bytes to send, or why it is refused.
 pub fn finish_body(
     egress: &Egress,
-    format: BodyFormat,
+    spec: BodySpec,
     body: Bytes,
     on_findings: &mut dyn FnMut(&Findings<'_>),
 ) -> Result<Bytes, BlockReason> {
+    let body = decode(spec.encoding, body, egress.max_body_bytes)?;
     let p = &egress.profile;
-    let outcome = match format {
+    let outcome = match spec.format {
         BodyFormat::Form => p.redact_query_bytes(&body),
         BodyFormat::Json => p.redact_json(&body),
         BodyFormat::Ndjson => p.redact_ndjson(&body),
@@ -343,9 +380,84 @@ pub fn finish_body(
     }
 }
 
+/// Decodes `body`; the decoded size is bounded by `limit` (a small bomb cannot expand past it).
+fn decode(encoding: BodyEncoding, body: Bytes, limit: usize) -> Result<Bytes, BlockReason> {
+    use std::io::Read;
+    fn read_bounded(mut reader: impl Read, limit: usize) -> Result<Bytes, BlockReason> {
+        let mut out = Vec::new();
+        let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+        reader
+            .by_ref()
+            .take(cap)
+            .read_to_end(&mut out)
+            .map_err(|_| BlockReason::CorruptEncoding)?;
+        if out.len() > limit {
+            return Err(BlockReason::TooLarge);
+        }
+        Ok(Bytes::from(out))
+    }
+    match encoding {
+        BodyEncoding::Identity => Ok(body),
+        BodyEncoding::Gzip => read_bounded(flate2::read::MultiGzDecoder::new(&body[..]), limit),
+        BodyEncoding::Deflate => read_bounded(flate2::read::ZlibDecoder::new(&body[..]), limit)
+            .or_else(|_| read_bounded(flate2::read::DeflateDecoder::new(&body[..]), limit)),
+        BodyEncoding::Brotli => read_bounded(brotli::Decompressor::new(&body[..], 4096), limit),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_decode_within_their_bound() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"hello").unwrap();
+        let gz = Bytes::from(gz.finish().unwrap());
+        assert_eq!(
+            decode(BodyEncoding::Gzip, gz.clone(), 100).unwrap(),
+            "hello"
+        );
+        assert_eq!(
+            decode(BodyEncoding::Gzip, gz, 4),
+            Err(BlockReason::TooLarge)
+        );
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"zlib").unwrap();
+        assert_eq!(
+            decode(BodyEncoding::Deflate, Bytes::from(z.finish().unwrap()), 100).unwrap(),
+            "zlib"
+        );
+        let mut raw =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        raw.write_all(b"raw").unwrap();
+        assert_eq!(
+            decode(
+                BodyEncoding::Deflate,
+                Bytes::from(raw.finish().unwrap()),
+                100
+            )
+            .unwrap(),
+            "raw"
+        );
+        let mut br = Vec::new();
+        brotli::CompressorWriter::new(&mut br, 4096, 5, 22)
+            .write_all(b"brotli")
+            .unwrap();
+        assert_eq!(
+            decode(BodyEncoding::Brotli, Bytes::from(br), 100).unwrap(),
+            "brotli"
+        );
+        assert_eq!(
+            decode(
+                BodyEncoding::Gzip,
+                Bytes::from_static(b"\x1f\x8b garbage"),
+                100
+            ),
+            Err(BlockReason::CorruptEncoding)
+        );
+    }
 
     #[test]
     fn referer_origin_drops_path_query_and_userinfo() {

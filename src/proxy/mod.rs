@@ -108,7 +108,7 @@ enum HoldFor {
     /// Until the webhook signature over the whole body verifies.
     Webhook,
     /// Until the whole body has been scanned for PHI.
-    Egress(egress::BodyFormat),
+    Egress(egress::BodySpec),
 }
 
 /// A request body held back from the upstream.
@@ -236,7 +236,7 @@ impl ProxyHttp for PhiGuardProxy {
                     .unwrap_or(OwnResponse::Unauthorized);
                 Err(refuse(ctx, refusal, "webhook signature did not verify"))
             }
-            HoldFor::Egress(format) => {
+            HoldFor::Egress(spec) => {
                 let Some(route) = ctx.route() else {
                     return Error::e_explain(ErrorType::InternalError, "egress state lost");
                 };
@@ -246,7 +246,7 @@ impl ProxyHttp for PhiGuardProxy {
                 let request_id = ctx.facts.as_ref().map_or("-", |f| f.request_id.as_str());
                 let mut count =
                     |at: &egress::Findings<'_>| self.report_findings(request_id, route, at);
-                match egress::finish_body(egress, format, whole, &mut count) {
+                match egress::finish_body(egress, spec, whole, &mut count) {
                     Ok(clean) => {
                         *body = Some(clean);
                         Ok(())
@@ -478,8 +478,8 @@ impl PhiGuardProxy {
         let mut count = |at: &egress::Findings<'_>| self.report_findings(request_id, route, at);
         match egress::admit(egress, session.req_header(), &mut count) {
             Ok(decided) => {
-                ctx.held_body = decided.body.map(|format| HeldBody {
-                    purpose: HoldFor::Egress(format),
+                ctx.held_body = decided.body.map(|spec| HeldBody {
+                    purpose: HoldFor::Egress(spec),
                     buf: BytesMut::with_capacity(decided.body_len_hint),
                     limit: egress.max_body_bytes,
                 });
