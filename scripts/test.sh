@@ -15,4 +15,4 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
 
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"
