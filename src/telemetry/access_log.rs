@@ -73,25 +73,12 @@ impl AccessLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::telemetry::lines::test_support::MemoryWriter;
 
     #[test]
     fn writes_one_json_line_per_record() {
-        let sink = Shared::default();
-        let dropped = IntCounter::new("d", "d").unwrap();
-        let log = AccessLog::spawn(sink.clone(), dropped);
+        let sink = MemoryWriter::default();
+        let log = AccessLog::spawn(sink.clone(), IntCounter::new("d", "d").unwrap());
         log.log(&AccessRecord {
             request_id: "r1",
             route: "portal",
@@ -102,18 +89,10 @@ mod tests {
             bytes_sent: 10,
             upstream: "shop",
         });
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
-            let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-            if text.ends_with('\n') {
-                let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
-                assert_eq!(v["route"], "portal");
-                assert_eq!(v["path"], "/a\"b");
-                assert!(v["time"].as_str().unwrap().ends_with('Z'));
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "no line written");
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        let text = sink.wait_lines(1);
+        let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(v["route"], "portal");
+        assert_eq!(v["path"], "/a\"b");
+        assert!(v["time"].as_str().unwrap().ends_with('Z'));
     }
 }

@@ -134,20 +134,7 @@ fn render(line: &Line<'_>) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use std::sync::{Arc, Mutex as StdMutex};
-
-    #[derive(Clone, Default)]
-    struct Shared(Arc<StdMutex<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::telemetry::lines::test_support::MemoryWriter;
 
     fn event<'a>(fp: &'a str) -> AuditEvent<'a> {
         AuditEvent {
@@ -166,7 +153,7 @@ mod tests {
 
     #[test]
     fn events_are_chained_and_never_hold_the_value() {
-        let out = Shared::default();
+        let out = MemoryWriter::default();
         let log = AuditLog::new(
             LineSink::spawn(
                 "audit-test",
@@ -185,14 +172,7 @@ mod tests {
         assert_ne!(fp, log.fingerprint(b"john@example.com"));
         log.record(&event(&fp));
         log.record(&event(&fp));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let text = loop {
-            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-            if text.lines().count() == 2 || std::time::Instant::now() > deadline {
-                break text;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        };
+        let text = out.wait_lines(2);
         assert!(!text.contains("jane"));
         let lines: Vec<&str> = text.lines().collect();
         let second: serde_json::Value = serde_json::from_str(lines[1]).unwrap();

@@ -71,3 +71,44 @@ fn write_lines<W: Write>(rx: Receiver<Vec<u8>>, out: W) {
     }
     let _ = out.flush();
 }
+
+/// An in-memory writer for tests of the line writers.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    /// Collects everything written to it; clones share the buffer.
+    #[derive(Clone, Default)]
+    pub(crate) struct MemoryWriter(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for MemoryWriter {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl MemoryWriter {
+        /// The text written once it holds `lines` lines (panics after 5 s).
+        pub(crate) fn wait_lines(&self, lines: usize) -> String {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+                if text.lines().count() >= lines {
+                    return text;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "only {} lines written",
+                    text.lines().count()
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
