@@ -143,8 +143,17 @@ fn what_cannot_be_scanned_is_refused_and_never_forwarded() {
             "too_large",
         ),
     ];
-    for (content_type, what, body, _) in &cases {
-        let resp = post(&pg.url("/t/ga4"), content_type, body);
+    for (content_type, what, body, reason) in &cases {
+        let resp = if *reason == "too_large" {
+            // Refused from the declared length before the body is read; a client still
+            // writing would see the connection close, so only the head is sent.
+            raw_get(
+                pg.port,
+                &format!("POST /t/ga4 HTTP/1.1\r\nHost: shop\r\nContent-Type: {content_type}\r\nContent-Length: {}", body.len()),
+            )
+        } else {
+            post(&pg.url("/t/ga4"), content_type, body)
+        };
         assert_eq!(resp.status, 451, "{what}");
         assert_eq!(
             resp.body, "blocked: this request was not forwarded\n",
