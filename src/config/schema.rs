@@ -67,6 +67,12 @@ pub struct ListenerConfig {
     /// Terminate TLS on this listener with these files.
     #[serde(default)]
     pub tls: Option<TlsFilesConfig>,
+    /// A sidecar egress listener: server-side code (Conversions API calls, log shippers)
+    /// sends plain HTTP here with the real destination in `Host`. Only routes that name this
+    /// listener in `match.listener` serve it (they must be egress routes); any other host is
+    /// refused with 403.
+    #[serde(default)]
+    pub egress: bool,
 }
 
 /// PEM files for TLS termination. Relative paths are relative to the config file.
@@ -456,6 +462,10 @@ pub struct MatchConfig {
     /// Methods (`GET`, `POST`, ...).
     #[serde(default)]
     pub methods: Vec<String>,
+    /// Only requests that arrived on this listener (by name). Routes without it serve the
+    /// public (non-egress) listeners.
+    #[serde(default)]
+    pub listener: Option<String>,
 }
 
 /// One rate-limit rule (GCRA; see `docs/RATE_LIMITS.md` for the exact semantics).

@@ -63,6 +63,8 @@ pub struct Listener {
     pub address: SocketAddr,
     /// Certificate and key files when the listener terminates TLS.
     pub tls: Option<TlsFiles>,
+    /// A sidecar egress listener (only routes naming it serve it; unknown hosts get 403).
+    pub egress: bool,
 }
 
 /// Checked PEM file paths for TLS termination.
@@ -94,6 +96,8 @@ pub struct Route {
     pub name: String,
     /// What it matches.
     pub matcher: RouteMatch,
+    /// Which listener's requests it serves: `None` = the public (non-egress) listeners.
+    pub listener: Option<usize>,
     /// Where it forwards.
     pub upstream: Arc<Upstream>,
     /// `rewrite_prefix`, when set.
@@ -334,6 +338,29 @@ impl Policy {
                 ));
             }
             let matcher = RouteMatch::compile(&r.matches, &format!("{key}.match"), &mut issues);
+            let listener = r.matches.listener.as_ref().and_then(|name| {
+                match listeners.iter().position(|l| &l.name == name) {
+                    Some(i) => {
+                        if listeners[i].egress && r.egress.is_none() {
+                            issues.push(ConfigIssue::new(
+                                format!("{key}.egress"),
+                                format!("routes on the egress listener {name:?} must be egress routes (nothing leaves unscanned)"),
+                            ));
+                        }
+                        Some(i)
+                    }
+                    None => {
+                        issues.push(ConfigIssue::new(
+                            format!("{key}.match.listener"),
+                            format!(
+                                "unknown listener {name:?} (known: {})",
+                                listeners.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                        None
+                    }
+                }
+            });
             let upstream = match upstreams.get(r.upstream.as_str()) {
                 Some(u) => Some(u.clone()),
                 None if c.upstreams.contains_key(&r.upstream) => None, // already reported
@@ -420,6 +447,7 @@ impl Policy {
                 routes.push(Route {
                     name: r.name.clone(),
                     matcher,
+                    listener,
                     upstream,
                     rewrite_prefix: r.rewrite_prefix.clone(),
                     headers,
@@ -458,11 +486,38 @@ impl Policy {
         }
     }
 
-    /// The first route matching the request, if any.
+    /// The index of the first route matching a request that arrived on `listener` (an index
+    /// into `listeners`; `None` when unknown, which counts as public).
+    pub fn route_index(
+        &self,
+        listener: Option<usize>,
+        host: Option<&str>,
+        path: &str,
+        method: &Method,
+    ) -> Option<usize> {
+        let egress_listener = listener.filter(|&i| self.listeners.get(i).is_some_and(|l| l.egress));
+        self.routes.iter().position(|r| {
+            let scope_ok = match (r.listener, egress_listener) {
+                (Some(only), _) => listener == Some(only),
+                (None, Some(_)) => false,
+                (None, None) => true,
+            };
+            scope_ok && r.matcher.matches(host, path, method)
+        })
+    }
+
+    /// The first route matching a request on a public listener.
     pub fn route_for(&self, host: Option<&str>, path: &str, method: &Method) -> Option<&Route> {
-        self.routes
+        self.route_index(None, host, path, method).map(|i| &self.routes[i])
+    }
+
+    /// Which listener a request arrived on, from the local address it was accepted at.
+    pub fn listener_at(&self, local: Option<std::net::SocketAddr>) -> Option<usize> {
+        let local = local?;
+        self.listeners
             .iter()
-            .find(|r| r.matcher.matches(host, path, method))
+            .position(|l| l.address == local)
+            .or_else(|| self.listeners.iter().position(|l| l.address.port() == local.port()))
     }
 }
 
@@ -504,10 +559,17 @@ fn compile_listeners(loaded: &LoadedConfig, issues: &mut Vec<ConfigIssue>) -> Ve
                 },
             )
         });
+        if l.egress && l.tls.is_some() {
+            issues.push(ConfigIssue::new(
+                format!("{key}.tls"),
+                "an egress listener takes plain HTTP from local code (phiguard originates TLS upstream)",
+            ));
+        }
         out.push(Listener {
             name: l.name.clone(),
             address,
             tls,
+            egress: l.egress,
         });
     }
     out

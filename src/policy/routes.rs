@@ -240,6 +240,7 @@ mod tests {
             host: host.map(str::to_owned),
             path_prefix: prefix.map(str::to_owned),
             methods: methods.iter().map(|s| s.to_string()).collect(),
+            listener: None,
         };
         let mut issues = Vec::new();
         let r = RouteMatch::compile(&cfg, "routes[0].match", &mut issues);
@@ -309,6 +310,7 @@ mod tests {
             host: Some("a.com:80".into()),
             path_prefix: Some("apps".into()),
             methods: vec!["GE T".into()],
+            listener: None,
         };
         let mut issues = Vec::new();
         RouteMatch::compile(&cfg, "routes[1].match", &mut issues);

@@ -47,6 +47,8 @@ pub struct RequestFacts {
     pub request_id: String,
     /// `http` or `https`, as seen by the first proxy.
     pub proto: &'static str,
+    /// The listener the request arrived on (index into the policy's listeners).
+    pub listener: Option<usize>,
 }
 
 impl RequestFacts {
@@ -88,6 +90,7 @@ impl RequestFacts {
             _ if tls => "https",
             _ => "http",
         };
+        let listener = policy.listener_at(session.server_addr().and_then(|a| a.as_inet()).copied());
         Self {
             host,
             path,
@@ -95,6 +98,7 @@ impl RequestFacts {
             peer_trusted,
             request_id,
             proto,
+            listener,
         }
     }
 }

@@ -165,17 +165,38 @@ impl ProxyHttp for PhiGuardProxy {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let facts = RequestFacts::read(session, &ctx.policy);
-        let route = ctx.policy.routes.iter().position(|r| {
-            r.matcher.matches(
-                facts.host.as_deref(),
-                &facts.path,
-                &session.req_header().method,
-            )
-        });
+        let route = ctx.policy.route_index(
+            facts.listener,
+            facts.host.as_deref(),
+            &facts.path,
+            &session.req_header().method,
+        );
+        let on_egress_listener = facts
+            .listener
+            .is_some_and(|i| ctx.policy.listeners.get(i).is_some_and(|l| l.egress));
         ctx.facts = Some(facts);
         ctx.route = route;
         if route.is_none() {
-            own_response::send(session, ctx, OwnResponse::NotFound).await?;
+            let answer = if on_egress_listener {
+                // A destination not on the allowlist: nothing is forwarded to it.
+                self.metrics.count_egress_block("-", "-", "unknown_destination");
+                self.audit.record(&AuditEvent {
+                    event: "block",
+                    request_id: ctx.facts.as_ref().map_or("-", |f| f.request_id.as_str()),
+                    route: "-",
+                    destination: "-",
+                    field: "host",
+                    phi_type: "-",
+                    action: "block",
+                    count: 1,
+                    fingerprint: None,
+                    reason: Some("unknown_destination"),
+                });
+                OwnResponse::UnknownDestination
+            } else {
+                OwnResponse::NotFound
+            };
+            own_response::send(session, ctx, answer).await?;
             return Ok(true);
         }
         let is_webhook = ctx.route().is_some_and(|r| r.webhook.is_some());

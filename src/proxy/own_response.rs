@@ -24,6 +24,8 @@ pub enum OwnResponse {
     },
     /// No route matched.
     NotFound,
+    /// On an egress listener: the destination host is not on the allowlist.
+    UnknownDestination,
     /// A fail-closed rate limit could not reach its shared backend.
     LimiterUnavailable,
     /// A webhook without a valid signature.
@@ -51,6 +53,7 @@ impl OwnResponse {
         match self {
             Self::RateLimited { .. } => 429,
             Self::NotFound => 404,
+            Self::UnknownDestination => 403,
             Self::LimiterUnavailable => 503,
             Self::Unauthorized => 401,
             Self::PayloadTooLarge => 413,
@@ -66,6 +69,7 @@ impl OwnResponse {
         match self {
             Self::RateLimited { .. } => "too many requests\n",
             Self::NotFound => "not found\n",
+            Self::UnknownDestination => "destination not allowed\n",
             Self::LimiterUnavailable => "service unavailable\n",
             Self::Unauthorized => "unauthorized\n",
             Self::PayloadTooLarge => "payload too large\n",
