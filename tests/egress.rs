@@ -285,3 +285,27 @@ fn compressed_bodies_are_decoded_scanned_and_sent_identity() {
         Some(2.0)
     );
 }
+
+#[test]
+fn a_parameter_allowlist_forwards_only_listed_fields() {
+    let echo = Echo::start();
+    let pg = PhiGuard::start(&format!(
+        "upstreams: {{tracker: {{address: \"{}\"}}}}\n{PROFILE}\
+         routes: [{{name: meta, upstream: tracker, egress: {{profile: trackers, allow_params: [id, ev, data, event_name, custom_data, value, currency]}}}}]\n",
+        echo.address()
+    ));
+    let resp = get(&pg.url("/tr?id=123&ev=Purchase&fn=Jane&ln=Doe&note=hello&value=10.00"));
+    assert_eq!(resp.status, 200);
+    assert_eq!(echo.last().query, "id=123&ev=Purchase&value=10.00");
+
+    let capi = br#"{"data":[{"event_name":"Purchase","user_data":{"em":"abc","client_ip_address":"203.0.113.7"},"custom_data":{"value":10,"currency":"USD","content_name":"HIV test kit"}}]}"#;
+    assert_eq!(
+        post(&pg.url("/events"), "application/json", capi).status,
+        200
+    );
+    let seen: serde_json::Value = serde_json::from_str(&echo.last().body).unwrap();
+    assert_eq!(
+        seen,
+        serde_json::json!({"data":[{"event_name":"Purchase","custom_data":{"value":10,"currency":"USD"}}]})
+    );
+}

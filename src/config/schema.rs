@@ -387,6 +387,10 @@ pub struct EgressConfig {
     /// Other request headers to scan and redact (e.g. `x-user-email`).
     #[serde(default)]
     pub scan_headers: Vec<String>,
+    /// When given, only these query/form parameters and JSON keys (at any depth) are
+    /// forwarded; everything else is dropped before the detectors run (default deny).
+    #[serde(default)]
+    pub allow_params: Option<Vec<String>>,
     /// Largest request body that is buffered and scanned; larger bodies are blocked.
     #[serde(default = "default_egress_max_body_bytes")]
     pub max_body_bytes: usize,

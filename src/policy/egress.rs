@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::header::HeaderName;
 use phiguard_engine::Profile;
 
+use super::allowlist::ParamAllowlist;
 use crate::config::{ConfigIssue, EgressConfig, RefererPolicy};
 
 /// The compiled egress settings of one route.
@@ -22,6 +23,8 @@ pub struct Egress {
     pub forward_cookies: bool,
     /// Extra headers scanned and redacted.
     pub scan_headers: Vec<HeaderName>,
+    /// Only these parameters / JSON keys are forwarded, when set.
+    pub allow_params: Option<ParamAllowlist>,
     /// Largest body buffered and scanned.
     pub max_body_bytes: usize,
     /// Status answered when a request is blocked.
@@ -88,6 +91,7 @@ impl Egress {
             referer: config.referer,
             forward_cookies: config.forward_cookies,
             scan_headers,
+            allow_params: config.allow_params.as_deref().map(ParamAllowlist::new),
             max_body_bytes: config.max_body_bytes,
             block_status: config.block_status,
         })

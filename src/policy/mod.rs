@@ -2,6 +2,7 @@
 //! expensive once (header values rendered, addresses resolved, certificates loaded, route
 //! matchers built); a request only looks things up in it.
 
+pub mod allowlist;
 mod canary;
 pub mod client_ip;
 pub mod cookies;
@@ -508,7 +509,8 @@ impl Policy {
 
     /// The first route matching a request on a public listener.
     pub fn route_for(&self, host: Option<&str>, path: &str, method: &Method) -> Option<&Route> {
-        self.route_index(None, host, path, method).map(|i| &self.routes[i])
+        self.route_index(None, host, path, method)
+            .map(|i| &self.routes[i])
     }
 
     /// Which listener a request arrived on, from the local address it was accepted at.
@@ -517,7 +519,11 @@ impl Policy {
         self.listeners
             .iter()
             .position(|l| l.address == local)
-            .or_else(|| self.listeners.iter().position(|l| l.address.port() == local.port()))
+            .or_else(|| {
+                self.listeners
+                    .iter()
+                    .position(|l| l.address.port() == local.port())
+            })
     }
 }
 

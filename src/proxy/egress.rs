@@ -7,6 +7,8 @@
 //! connected. The body is held back chunk by chunk (at most `max_body_bytes`), scanned whole
 //! and released rewritten; since its length changes, it goes upstream chunked.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::header::{
     HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, REFERER, TRANSFER_ENCODING,
@@ -223,9 +225,19 @@ pub fn admit(
 ) -> Result<EgressRequest, BlockReason> {
     let mut decided = EgressRequest::default();
     if let Some(query) = req.uri.query() {
-        let outcome = egress.profile.redact_query(query);
-        if let Some(rewritten) = decide(&outcome, "query", query.as_bytes(), &mut *on_findings)? {
-            decided.query = Some(String::from_utf8_lossy(rewritten).into_owned());
+        let allowed = match &egress.allow_params {
+            Some(allow) => allow.filter_pairs(query.as_bytes()),
+            None => Cow::Borrowed(query.as_bytes()),
+        };
+        let outcome = egress.profile.redact_query_bytes(&allowed);
+        match decide(&outcome, "query", &allowed, &mut *on_findings)? {
+            Some(rewritten) => {
+                decided.query = Some(String::from_utf8_lossy(rewritten).into_owned())
+            }
+            None if matches!(allowed, Cow::Owned(_)) => {
+                decided.query = Some(String::from_utf8_lossy(&allowed).into_owned())
+            }
+            None => {}
         }
     }
     for name in &egress.scan_headers {
@@ -367,6 +379,23 @@ pub fn finish_body(
     on_findings: &mut dyn FnMut(&Findings<'_>),
 ) -> Result<Bytes, BlockReason> {
     let body = decode(spec.encoding, body, egress.max_body_bytes)?;
+    let body = match (&egress.allow_params, spec.format) {
+        (None, _) | (Some(_), BodyFormat::Text) => body,
+        (Some(allow), BodyFormat::Form) => match allow.filter_pairs(&body) {
+            Cow::Borrowed(_) => body,
+            Cow::Owned(kept) => Bytes::from(kept),
+        },
+        (Some(allow), BodyFormat::Json) => Bytes::from(
+            allow
+                .filter_json(&body)
+                .map_err(|_| BlockReason::Unscannable)?,
+        ),
+        (Some(allow), BodyFormat::Ndjson) => Bytes::from(
+            allow
+                .filter_ndjson(&body)
+                .map_err(|_| BlockReason::Unscannable)?,
+        ),
+    };
     let p = &egress.profile;
     let outcome = match spec.format {
         BodyFormat::Form => p.redact_query_bytes(&body),

@@ -179,7 +179,8 @@ impl ProxyHttp for PhiGuardProxy {
         if route.is_none() {
             let answer = if on_egress_listener {
                 // A destination not on the allowlist: nothing is forwarded to it.
-                self.metrics.count_egress_block("-", "-", "unknown_destination");
+                self.metrics
+                    .count_egress_block("-", "-", "unknown_destination");
                 self.audit.record(&AuditEvent {
                     event: "block",
                     request_id: ctx.facts.as_ref().map_or("-", |f| f.request_id.as_str()),
