@@ -309,3 +309,44 @@ fn a_parameter_allowlist_forwards_only_listed_fields() {
         serde_json::json!({"data":[{"event_name":"Purchase","custom_data":{"value":10,"currency":"USD"}}]})
     );
 }
+
+#[test]
+fn beacons_from_health_context_pages_lose_their_url_and_title() {
+    let echo = Echo::start();
+    let pg = PhiGuard::start(&format!(
+        "upstreams: {{tracker: {{address: \"{a}\"}}, shop: {{address: \"{a}\"}}}}\n{PROFILE}\
+         routes:\n\
+         \x20 - {{name: conditions, match: {{path_prefix: /conditions}}, upstream: shop, health_context: true}}\n\
+         \x20 - {{name: ga4, match: {{path_prefix: /t}}, upstream: tracker, egress: {{profile: trackers}}}}\n",
+        a = echo.address()
+    ));
+    let resp = get(&pg.url(
+        "/t/collect?v=2&en=page_view&dl=https%3A%2F%2Fshop.example.com%2Fconditions%2Fhiv%2Fprep&dt=PrEP%20for%20HIV&sid=1",
+    ));
+    assert_eq!(resp.status, 200);
+    let q = echo.last().query;
+    assert_eq!(
+        q,
+        "v=2&en=page_view&dl=https%3A%2F%2Fshop.example.com%2Fconditions&sid=1"
+    );
+    // A product page keeps its URL and title.
+    get(&pg.url("/t/collect?dl=https%3A%2F%2Fshop.example.com%2Fproducts%2Fsocks&dt=Socks"));
+    assert!(echo.last().query.contains("products") && echo.last().query.contains("dt=Socks"));
+
+    let segment = br#"{"event":"Viewed","context":{"page":{"url":"https://shop.example.com/conditions/diabetes/type-2","title":"Type 2 diabetes","path":"/conditions/diabetes/type-2"}}}"#;
+    assert_eq!(
+        post(&pg.url("/t/events"), "application/json", segment).status,
+        200
+    );
+    let page = serde_json::from_str::<serde_json::Value>(&echo.last().body).unwrap()["context"]
+        ["page"]
+        .clone();
+    assert_eq!(
+        page,
+        serde_json::json!({"url": "https://shop.example.com/conditions", "path": "/conditions"})
+    );
+    assert_eq!(
+        pg.metric("phiguard_phi_redactions_total{action=\"generalize\",destination=\"tracker\",route=\"ga4\",type=\"HEALTH_CONTEXT\"}"),
+        Some(3.0)
+    );
+}

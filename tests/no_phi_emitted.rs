@@ -157,6 +157,7 @@ fn canary_phi_never_reaches_logs_metrics_audit_or_error_pages() {
         "mask",
         "drop",
         "pseudonymize",
+        "generalize",
         "block",
         "blocked_type",
         "unscannable",

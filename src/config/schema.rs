@@ -349,6 +349,11 @@ pub struct RouteConfig {
     /// Verify Shopify-style webhook signatures on this route.
     #[serde(default)]
     pub webhook: Option<WebhookConfig>,
+    /// Pages on this route reveal health information by their URL (conditions, treatments,
+    /// booking): beacons pointing at them get the page URL generalized to this route's
+    /// `path_prefix` and the page title dropped.
+    #[serde(default)]
+    pub health_context: bool,
     /// Make this an egress route: what goes upstream (a tracker, an analytics or log
     /// intake) is stripped of PHI with a redaction profile.
     #[serde(default)]

@@ -8,6 +8,7 @@ use http::header::HeaderName;
 use phiguard_engine::Profile;
 
 use super::allowlist::ParamAllowlist;
+use super::health::HealthContext;
 use crate::config::{ConfigIssue, EgressConfig, RefererPolicy};
 
 /// The compiled egress settings of one route.
@@ -25,6 +26,8 @@ pub struct Egress {
     pub scan_headers: Vec<HeaderName>,
     /// Only these parameters / JSON keys are forwarded, when set.
     pub allow_params: Option<ParamAllowlist>,
+    /// The config's health-context pages, whose URLs are generalized.
+    pub health: Arc<HealthContext>,
     /// Largest body buffered and scanned.
     pub max_body_bytes: usize,
     /// Status answered when a request is blocked.
@@ -37,6 +40,7 @@ impl Egress {
         config: &EgressConfig,
         profiles: &BTreeMap<String, Arc<Profile>>,
         profile_names: &[&str],
+        health: &Arc<HealthContext>,
         key: &str,
         issues: &mut Vec<ConfigIssue>,
     ) -> Option<Egress> {
@@ -92,6 +96,7 @@ impl Egress {
             forward_cookies: config.forward_cookies,
             scan_headers,
             allow_params: config.allow_params.as_deref().map(ParamAllowlist::new),
+            health: health.clone(),
             max_body_bytes: config.max_body_bytes,
             block_status: config.block_status,
         })

@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod cookies;
 pub mod egress;
 pub mod headers;
+pub mod health;
 pub mod routes;
 pub mod upstream;
 
@@ -318,6 +319,20 @@ impl Policy {
         if c.routes.is_empty() {
             issues.push(ConfigIssue::new("routes", "at least one route is needed"));
         }
+        let mut health_prefixes = Vec::new();
+        for (i, r) in c.routes.iter().enumerate() {
+            if r.health_context {
+                match &r.matches.path_prefix {
+                    Some(p) => health_prefixes.push(p.clone()),
+                    None => issues.push(ConfigIssue::new(
+                        format!("routes[{i}].health_context"),
+                        "needs match.path_prefix (the page template beacons are generalized to)",
+                    )),
+                }
+            }
+        }
+        let health = Arc::new(health::HealthContext::new(health_prefixes));
+
         let mut names = HashSet::new();
         let mut routes = Vec::with_capacity(c.routes.len());
         for (i, r) in c.routes.iter().enumerate() {
@@ -429,6 +444,7 @@ impl Policy {
                     e,
                     &redaction_profiles,
                     &profile_names,
+                    &health,
                     &format!("{key}.egress"),
                     &mut issues,
                 )

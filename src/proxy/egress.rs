@@ -98,6 +98,8 @@ pub struct EgressRequest {
     pub body: Option<BodySpec>,
     /// The declared body length (a buffer size hint), at most `max_body_bytes`.
     pub body_len_hint: usize,
+    /// Health-context page URLs generalized in the query.
+    pub generalized: usize,
 }
 
 /// Labels a finding's action for metrics.
@@ -229,6 +231,11 @@ pub fn admit(
             Some(allow) => allow.filter_pairs(query.as_bytes()),
             None => Cow::Borrowed(query.as_bytes()),
         };
+        let (allowed, generalized) = match egress.health.apply_pairs(&allowed) {
+            (Cow::Borrowed(_), _) => (allowed, 0),
+            (Cow::Owned(rewritten), n) => (Cow::Owned(rewritten), n),
+        };
+        decided.generalized = generalized;
         let outcome = egress.profile.redact_query_bytes(&allowed);
         match decide(&outcome, "query", &allowed, &mut *on_findings)? {
             Some(rewritten) => {
@@ -371,13 +378,14 @@ fn origin_of(url: &[u8]) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("{scheme}://{host}/")).ok()
 }
 
-/// Scans a whole held-back body: the bytes to send, or why it is refused.
+/// Scans a whole held-back body: the bytes to send and how many health-context page URLs
+/// were generalized, or why it is refused.
 pub fn finish_body(
     egress: &Egress,
     spec: BodySpec,
     body: Bytes,
     on_findings: &mut dyn FnMut(&Findings<'_>),
-) -> Result<Bytes, BlockReason> {
+) -> Result<(Bytes, usize), BlockReason> {
     let body = decode(spec.encoding, body, egress.max_body_bytes)?;
     let body = match (&egress.allow_params, spec.format) {
         (None, _) | (Some(_), BodyFormat::Text) => body,
@@ -396,6 +404,17 @@ pub fn finish_body(
                 .map_err(|_| BlockReason::Unscannable)?,
         ),
     };
+    let (body, generalized) = match spec.format {
+        BodyFormat::Form => match egress.health.apply_pairs(&body) {
+            (Cow::Owned(rewritten), n) => (Bytes::from(rewritten), n),
+            (Cow::Borrowed(_), _) => (body, 0),
+        },
+        BodyFormat::Json => match egress.health.apply_json(&body) {
+            (Cow::Owned(rewritten), n) => (Bytes::from(rewritten), n),
+            (Cow::Borrowed(_), _) => (body, 0),
+        },
+        BodyFormat::Ndjson | BodyFormat::Text => (body, 0),
+    };
     let p = &egress.profile;
     let outcome = match spec.format {
         BodyFormat::Form => p.redact_query_bytes(&body),
@@ -404,8 +423,8 @@ pub fn finish_body(
         BodyFormat::Text => p.redact_text(&body),
     };
     match decide(&outcome, "body", &body, on_findings)? {
-        Some(rewritten) => Ok(Bytes::copy_from_slice(rewritten)),
-        None => Ok(body),
+        Some(rewritten) => Ok((Bytes::copy_from_slice(rewritten), generalized)),
+        None => Ok((body, generalized)),
     }
 }
 

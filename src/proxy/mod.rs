@@ -269,7 +269,8 @@ impl ProxyHttp for PhiGuardProxy {
                 let mut count =
                     |at: &egress::Findings<'_>| self.report_findings(request_id, route, at);
                 match egress::finish_body(egress, spec, whole, &mut count) {
-                    Ok(clean) => {
+                    Ok((clean, generalized)) => {
+                        self.count_generalized(route, generalized);
                         *body = Some(clean);
                         Ok(())
                     }
@@ -500,6 +501,7 @@ impl PhiGuardProxy {
         let mut count = |at: &egress::Findings<'_>| self.report_findings(request_id, route, at);
         match egress::admit(egress, session.req_header(), &mut count) {
             Ok(decided) => {
+                self.count_generalized(route, decided.generalized);
                 ctx.held_body = decided.body.map(|spec| HeldBody {
                     purpose: HoldFor::Egress(spec),
                     buf: BytesMut::with_capacity(decided.body_len_hint),
@@ -509,6 +511,18 @@ impl PhiGuardProxy {
                 None
             }
             Err(reason) => Some(self.block_egress(ctx, reason)),
+        }
+    }
+
+    /// Counts health-context page URLs generalized on an egress route.
+    fn count_generalized(&self, route: &Route, n: usize) {
+        for _ in 0..n {
+            self.metrics.count_redaction(
+                &route.name,
+                &route.upstream.name,
+                "HEALTH_CONTEXT",
+                "generalize",
+            );
         }
     }
 
