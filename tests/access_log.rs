@@ -1,5 +1,6 @@
-//! The JSON access log: one line per request with the documented fields, and no query
-//! string, cookie or other request data in stdout, stderr or `/metrics`.
+//! The JSON access log: one line per request with the documented fields; the query string
+//! only with PHI and credentials masked, and no cookie or other request data in stdout,
+//! stderr or `/metrics`.
 
 mod common;
 
@@ -78,6 +79,12 @@ fn no_request_data_in_logs_or_metrics() {
             assert!(!text.contains(secret), "{secret:?} in {name}:\n{text}");
         }
     }
+    // The query is logged, with the PHI and the credential masked.
+    let line = &pg.access_log_lines()[0];
+    assert_eq!(
+        line["query"],
+        "email=[REDACTED:EMAIL]&token=[REDACTED:CREDENTIAL]"
+    );
 }
 
 #[test]

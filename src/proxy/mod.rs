@@ -41,6 +41,38 @@ pub struct PhiGuardProxy {
 }
 
 impl PhiGuardProxy {
+    /// A query string fit for the proxy's own logs: values of credential-looking parameters
+    /// (`token`, `password`, `api_key`, `session`, `sig`, ...) masked, then PHI masked with
+    /// the engine's default profile; a query the engine cannot scan is not logged.
+    fn loggable_query(&self, query: &str) -> String {
+        const CREDENTIAL_KEYS: &[&str] = &[
+            "token", "secret", "passw", "pwd", "key", "auth", "session", "sig", "code", "otp",
+            "jwt", "bearer",
+        ];
+        let mut masked = String::with_capacity(query.len());
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                masked.push('&');
+            }
+            match pair.split_once('=') {
+                Some((k, _))
+                    if CREDENTIAL_KEYS
+                        .iter()
+                        .any(|c| k.to_ascii_lowercase().contains(c)) =>
+                {
+                    masked.push_str(k);
+                    masked.push_str("=[REDACTED:CREDENTIAL]");
+                }
+                _ => masked.push_str(pair),
+            }
+        }
+        let outcome = self.log_redaction.redact_query(&masked);
+        match outcome.output(masked.as_bytes()) {
+            Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            None => "[query not logged: unscannable]".to_owned(),
+        }
+    }
+
     /// A path fit for the proxy's own logs: PHI in it (`/patients/jane@x.org`) masked with
     /// the engine's default profile; a path the engine cannot scan is not logged at all.
     fn loggable_path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
@@ -433,11 +465,17 @@ impl ProxyHttp for PhiGuardProxy {
         }
         let facts = ctx.facts.as_ref();
         let path = self.loggable_path(facts.map_or("-", |f| f.path.as_str()));
+        let query = session
+            .req_header()
+            .uri
+            .query()
+            .map(|q| self.loggable_query(q));
         self.access_log.log(&AccessRecord {
             request_id: facts.map_or("-", |f| f.request_id.as_str()),
             route: route.map_or("-", |r| r.name.as_str()),
             method: session.req_header().method.as_str(),
             path: &path,
+            query: query.as_deref(),
             status,
             duration_ms: elapsed.as_secs_f64() * 1000.0,
             bytes_sent: session.body_bytes_sent(),

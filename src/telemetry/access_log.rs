@@ -1,6 +1,7 @@
 //! The JSON access log: one line per request on stdout, written through a [`LineSink`].
 //!
-//! A line holds no query string, no cookies, no bodies and no client address.
+//! A line holds no cookies, no bodies and no client address; the path and the query string
+//! are logged with PHI and credentials masked.
 
 use std::io::Write;
 use std::time::SystemTime;
@@ -19,8 +20,10 @@ pub struct AccessRecord<'a> {
     pub route: &'a str,
     /// Request method.
     pub method: &'a str,
-    /// Normalized request path, without query string.
+    /// Normalized request path, PHI masked.
     pub path: &'a str,
+    /// The query string with PHI and credentials masked (`None` when there was none).
+    pub query: Option<&'a str>,
     /// Response status sent to the client (0 when none could be sent).
     pub status: u16,
     /// Time from request header to the end of the response, in milliseconds.
@@ -84,6 +87,7 @@ mod tests {
             route: "portal",
             method: "GET",
             path: "/a\"b",
+            query: None,
             status: 200,
             duration_ms: 1.5,
             bytes_sent: 10,
