@@ -350,3 +350,96 @@ fn beacons_from_health_context_pages_lose_their_url_and_title() {
         Some(3.0)
     );
 }
+
+/// Every beacon kind the field sends, each carrying PHI: the tracker gets none of it (also
+/// not in encoded form), keeps its other fields, and the audit log and metrics count it.
+#[test]
+fn every_beacon_kind_arrives_clean_and_is_audited() {
+    use std::io::Write;
+    let echo = Echo::start();
+    let pg = PhiGuard::start(&format!(
+        "upstreams: {{tracker: {{address: \"{}\"}}}}\n{PROFILE}\
+         audit: {{path: audit.jsonl}}\n\
+         routes: [{{name: beacons, match: {{path_prefix: /t}}, upstream: tracker, egress: {{profile: trackers}}}}]\n",
+        echo.address()
+    ));
+    let gzip = |body: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(body).unwrap();
+        gz.finish().unwrap()
+    };
+    // (what, method, path, content type, content encoding, body, kept non-PHI fragment)
+    let beacons: Vec<(&str, &str, &str, &str, Option<&str>, Vec<u8>, &str)> = vec![
+        ("GA4 collect (query)", "GET", "/t/g/collect?v=2&tid=G-XYZ&en=sign_up&ep.email=jane.roe%40example.com&up.phone=%2B1%20555%20867%205309", "", None, vec![], "tid=G-XYZ"),
+        ("GA4 collect (POST body)", "POST", "/t/g/collect?v=2&tid=G-XYZ", "text/plain", None, b"en=purchase&ep.customer_email=jane.roe%40example.com&epn.value=42\nen=scroll&epn.percent=90".to_vec(), "epn.value=42"),
+        ("Meta pixel", "GET", "/t/tr?id=987654321&ev=Lead&ud%5Bem%5D=jane.roe%40example.com&ud%5Bph%5D=15558675309&cd%5Bvalue%5D=9", "", None, vec![], "ev=Lead"),
+        ("Conversions API JSON", "POST", "/t/v18.0/123/events", "application/json", None, br#"{"data":[{"event_name":"Purchase","event_time":1732456789,"user_data":{"em":["jane.roe@example.com"],"ph":["+1 555 867 5309"],"client_ip_address":"198.51.100.23"},"custom_data":{"currency":"USD","value":42.5}}]}"#.to_vec(), "\"currency\":\"USD\""),
+        ("Segment batch (gzip)", "POST", "/t/v1/batch", "application/json", Some("gzip"), gzip(br#"{"batch":[{"type":"identify","userId":"u-77","traits":{"email":"jane.roe@example.com","birthday":"1984-03-07","plan":"gold"}}]}"#), "\"plan\":\"gold\""),
+        ("form beacon", "POST", "/t/form", "application/x-www-form-urlencoded", None, b"event=checkout&email=jane.roe%2540example.com&sku=SKU-9".to_vec(), "sku=SKU-9"),
+        ("NDJSON log shipment", "POST", "/t/logs", "application/x-ndjson", None, b"{\"level\":\"info\",\"msg\":\"login ok for jane.roe@example.com\"}\n{\"level\":\"warn\",\"msg\":\"slow db\",\"ms\":912}\n".to_vec(), "\"ms\":912"),
+    ];
+    for (what, method, path, content_type, encoding, body, kept) in &beacons {
+        let mut req = agent().request(method, &pg.url(path));
+        if !content_type.is_empty() {
+            req = req.set("content-type", content_type);
+        }
+        if let Some(e) = encoding {
+            req = req.set("content-encoding", e);
+        }
+        let status = if body.is_empty() {
+            req.call()
+        } else {
+            req.send_bytes(body)
+        }
+        .map(|r| r.status())
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(status, 200, "{what}");
+        let seen = echo.last();
+        let received = format!("{}\n{}", seen.query, seen.body);
+        for phi in [
+            "jane.roe",
+            "867-5309",
+            "867 5309",
+            "8675309",
+            "1984-03-07",
+            "198.51.100.23",
+            "jane.roe%40",
+            "jane.roe%2540",
+        ] {
+            assert!(
+                !received.contains(phi),
+                "{what}: {phi} reached the tracker:\n{received}"
+            );
+        }
+        assert!(received.contains(kept), "{what}: lost {kept}:\n{received}");
+    }
+    let audit = wait_for(
+        "one audit event per beacon",
+        std::time::Duration::from_secs(5),
+        || {
+            let text =
+                std::fs::read_to_string(pg.config_file.parent().unwrap().join("audit.jsonl"))
+                    .ok()?;
+            let ids: std::collections::BTreeSet<String> = text
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["request_id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect();
+            (ids.len() >= beacons.len()).then_some(text)
+        },
+    );
+    assert!(!audit.contains("jane.roe"));
+    let counted: f64 = pg
+        .metrics()
+        .lines()
+        .filter(|l| {
+            l.starts_with("phiguard_phi_redactions_total{") && l.contains("route=\"beacons\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(counted >= beacons.len() as f64, "{counted}");
+}
