@@ -351,6 +351,18 @@ fn beacons_from_health_context_pages_lose_their_url_and_title() {
     );
 }
 
+/// One beacon: what it is, method, path, content type, content encoding, body, and a non-PHI
+/// fragment that must arrive unchanged.
+type Beacon = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    &'static str,
+);
+
 /// Every beacon kind the field sends, each carrying PHI: the tracker gets none of it (also
 /// not in encoded form), keeps its other fields, and the audit log and metrics count it.
 #[test]
@@ -368,8 +380,7 @@ fn every_beacon_kind_arrives_clean_and_is_audited() {
         gz.write_all(body).unwrap();
         gz.finish().unwrap()
     };
-    // (what, method, path, content type, content encoding, body, kept non-PHI fragment)
-    let beacons: Vec<(&str, &str, &str, &str, Option<&str>, Vec<u8>, &str)> = vec![
+    let beacons: Vec<Beacon> = vec![
         ("GA4 collect (query)", "GET", "/t/g/collect?v=2&tid=G-XYZ&en=sign_up&ep.email=jane.roe%40example.com&up.phone=%2B1%20555%20867%205309", "", None, vec![], "tid=G-XYZ"),
         ("GA4 collect (POST body)", "POST", "/t/g/collect?v=2&tid=G-XYZ", "text/plain", None, b"en=purchase&ep.customer_email=jane.roe%40example.com&epn.value=42\nen=scroll&epn.percent=90".to_vec(), "epn.value=42"),
         ("Meta pixel", "GET", "/t/tr?id=987654321&ev=Lead&ud%5Bem%5D=jane.roe%40example.com&ud%5Bph%5D=15558675309&cd%5Bvalue%5D=9", "", None, vec![], "ev=Lead"),
