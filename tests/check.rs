@@ -233,7 +233,7 @@ fn reference_config_is_ok() {
     // Without it, `check` says which variable is missing.
     let (code, _, stderr) = check(&file);
     assert_eq!(code, 1);
-    assert!(stderr.contains("routes[2].webhook.secret_env: environment variable \"SHOPIFY_WEBHOOK_SECRET\" is not set"), "{stderr}");
+    assert!(stderr.contains("routes[3].webhook.secret_env: environment variable \"SHOPIFY_WEBHOOK_SECRET\" is not set"), "{stderr}");
 }
 
 #[test]
