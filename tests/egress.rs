@@ -454,3 +454,33 @@ fn every_beacon_kind_arrives_clean_and_is_audited() {
         .sum();
     assert!(counted >= beacons.len() as f64, "{counted}");
 }
+
+#[test]
+fn a_charset_the_detectors_cannot_read_is_refused() {
+    let (echo, pg) = setup();
+    let before = echo.seen().len();
+    // "jane.doe@example.com" in UTF-16LE would slip past byte patterns.
+    let utf16: Vec<u8> = "{\"email\":\"jane.doe@example.com\"}"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    let resp = post(
+        &pg.url("/t/ga4"),
+        "application/json; charset=utf-16le",
+        &utf16,
+    );
+    assert_eq!(resp.status, 451);
+    assert_eq!(echo.seen().len(), before);
+    let ok = post(
+        &pg.url("/t/ga4"),
+        "application/json; charset=UTF-8",
+        b"{\"a\":1}",
+    );
+    assert_eq!(ok.status, 200);
+    let m = pg.metrics();
+    assert_eq!(
+        metric_value(&m, "phiguard_egress_blocked_total{destination=\"tracker\",reason=\"charset\",route=\"ga4\"}"),
+        Some(1.0)
+    );
+    assert!(metric_value(&m, "phiguard_egress_scanned_bytes_total{route=\"ga4\"}").unwrap() >= 7.0);
+}

@@ -10,6 +10,7 @@ use phiguard_engine::Profile;
 use super::allowlist::ParamAllowlist;
 use super::health::HealthContext;
 use crate::config::{ConfigIssue, EgressConfig, RefererPolicy};
+use crate::telemetry::EgressMetrics;
 
 /// The compiled egress settings of one route.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct Egress {
     pub allow_params: Option<ParamAllowlist>,
     /// The config's health-context pages, whose URLs are generalized.
     pub health: Arc<HealthContext>,
+    /// Scan metrics bound to this route.
+    pub metrics: EgressMetrics,
     /// Largest body buffered and scanned.
     pub max_body_bytes: usize,
     /// Status answered when a request is blocked.
@@ -41,6 +44,7 @@ impl Egress {
         profiles: &BTreeMap<String, Arc<Profile>>,
         profile_names: &[&str],
         health: &Arc<HealthContext>,
+        metrics: EgressMetrics,
         key: &str,
         issues: &mut Vec<ConfigIssue>,
     ) -> Option<Egress> {
@@ -97,6 +101,7 @@ impl Egress {
             scan_headers,
             allow_params: config.allow_params.as_deref().map(ParamAllowlist::new),
             health: health.clone(),
+            metrics,
             max_body_bytes: config.max_body_bytes,
             block_status: config.block_status,
         })

@@ -445,6 +445,7 @@ impl Policy {
                     &redaction_profiles,
                     &profile_names,
                     &health,
+                    metrics.egress_route(&r.name),
                     &format!("{key}.egress"),
                     &mut issues,
                 )

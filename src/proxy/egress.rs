@@ -36,6 +36,8 @@ pub enum BlockReason {
     Multipart,
     /// A gzip/deflate/br body that does not decode.
     CorruptEncoding,
+    /// A `charset` the detectors cannot read (UTF-16, ...).
+    Charset,
 }
 
 impl BlockReason {
@@ -48,6 +50,7 @@ impl BlockReason {
             Self::Encoding => "unsupported_encoding",
             Self::Multipart => "multipart",
             Self::CorruptEncoding => "corrupt_encoding",
+            Self::Charset => "charset",
         }
     }
 }
@@ -282,6 +285,22 @@ pub fn admit(
         t if t.starts_with("multipart/") => return Err(BlockReason::Multipart),
         _ => BodyFormat::Text,
     };
+    // The detectors read UTF-8 (and its ASCII and Latin-1 look-alikes). A body in UTF-16 or
+    // another charset would hide PHI from them: refuse it.
+    let charset = content_type
+        .split(';')
+        .skip(1)
+        .filter_map(|p| p.trim().strip_prefix("charset="))
+        .map(|c| c.trim_matches('"'))
+        .next();
+    if charset.is_some_and(|c| {
+        !matches!(
+            c,
+            "utf-8" | "utf8" | "us-ascii" | "ascii" | "iso-8859-1" | "latin1"
+        )
+    }) {
+        return Err(BlockReason::Charset);
+    }
     let declared = req
         .headers
         .get(CONTENT_LENGTH)

@@ -300,7 +300,12 @@ impl ProxyHttp for PhiGuardProxy {
                 let request_id = ctx.facts.as_ref().map_or("-", |f| f.request_id.as_str());
                 let mut count =
                     |at: &egress::Findings<'_>| self.report_findings(request_id, route, at);
-                match egress::finish_body(egress, spec, whole, &mut count) {
+                let (scan_start, scanned) = (Instant::now(), whole.len());
+                let finished = egress::finish_body(egress, spec, whole, &mut count);
+                egress
+                    .metrics
+                    .observe_scan(scanned, scan_start.elapsed().as_secs_f64());
+                match finished {
                     Ok((clean, generalized)) => {
                         self.count_generalized(route, generalized);
                         *body = Some(clean);
@@ -537,7 +542,13 @@ impl PhiGuardProxy {
         let egress = route.egress.as_ref()?;
         let request_id = ctx.facts.as_ref().map_or("-", |f| f.request_id.as_str());
         let mut count = |at: &egress::Findings<'_>| self.report_findings(request_id, route, at);
-        match egress::admit(egress, session.req_header(), &mut count) {
+        let scan_start = Instant::now();
+        let admitted = egress::admit(egress, session.req_header(), &mut count);
+        let scanned = session.req_header().uri.query().map_or(0, str::len);
+        egress
+            .metrics
+            .observe_scan(scanned, scan_start.elapsed().as_secs_f64());
+        match admitted {
             Ok(decided) => {
                 self.count_generalized(route, decided.generalized);
                 ctx.held_body = decided.body.map(|spec| HeldBody {

@@ -51,6 +51,8 @@ pub struct Metrics {
     duration: HistogramVec,
     upstream_duration: HistogramVec,
     proxy_added: HistogramVec,
+    scanned_bytes: IntCounterVec,
+    scan_duration: HistogramVec,
     upstream_errors: IntCounterVec,
     /// Requests being handled right now.
     pub in_flight: IntGauge,
@@ -102,6 +104,23 @@ impl Metrics {
             HistogramOpts::new(
                 "phiguard_proxy_added_duration_seconds",
                 "Time phiguard itself spends on a request (routing, limits, header work), by route.",
+            )
+            .buckets(OVERHEAD_BUCKETS.to_vec()),
+            &["route"],
+        )
+        .expect("static metric definition");
+        let scanned_bytes = IntCounterVec::new(
+            Opts::new(
+                "phiguard_egress_scanned_bytes_total",
+                "Bytes of query strings, headers and bodies scanned for PHI on egress routes, by route.",
+            ),
+            &["route"],
+        )
+        .expect("static metric definition");
+        let scan_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "phiguard_egress_scan_duration_seconds",
+                "Time spent scanning and redacting one egress request (query and body), by route.",
             )
             .buckets(OVERHEAD_BUCKETS.to_vec()),
             &["route"],
@@ -204,6 +223,8 @@ impl Metrics {
             Box::new(duration.clone()),
             Box::new(upstream_duration.clone()),
             Box::new(proxy_added.clone()),
+            Box::new(scanned_bytes.clone()),
+            Box::new(scan_duration.clone()),
             Box::new(upstream_errors.clone()),
             Box::new(in_flight.clone()),
             Box::new(access_log_dropped.clone()),
@@ -228,6 +249,8 @@ impl Metrics {
             duration,
             upstream_duration,
             proxy_added,
+            scanned_bytes,
+            scan_duration,
             upstream_errors,
             in_flight,
             access_log_dropped,
@@ -287,6 +310,14 @@ impl Metrics {
             .set(i64::try_from(unix_secs).unwrap_or(i64::MAX));
     }
 
+    /// Pre-bound scan handles for one egress route.
+    pub fn egress_route(&self, route: &str) -> EgressMetrics {
+        EgressMetrics {
+            scanned_bytes: self.scanned_bytes.with_label_values(&[route]),
+            scan_duration: self.scan_duration.with_label_values(&[route]),
+        }
+    }
+
     /// Pre-bound handles for one route, so requests do no label lookups.
     pub fn route(&self, route: &str) -> RouteMetrics {
         RouteMetrics {
@@ -320,6 +351,22 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Scan metric handles bound to one egress route.
+#[derive(Clone, Debug)]
+pub struct EgressMetrics {
+    scanned_bytes: IntCounter,
+    scan_duration: Histogram,
+}
+
+impl EgressMetrics {
+    /// Records one scan of `bytes` bytes that took `seconds`.
+    pub fn observe_scan(&self, bytes: usize, seconds: f64) {
+        self.scanned_bytes
+            .inc_by(u64::try_from(bytes).unwrap_or(u64::MAX));
+        self.scan_duration.observe(seconds);
     }
 }
 

@@ -9,4 +9,4 @@ pub mod metrics;
 pub use access_log::{AccessLog, AccessRecord};
 pub use audit::{AuditEvent, AuditLog};
 pub use lines::LineSink;
-pub use metrics::{Metrics, RouteMetrics, UpstreamErrorKind};
+pub use metrics::{EgressMetrics, Metrics, RouteMetrics, UpstreamErrorKind};
