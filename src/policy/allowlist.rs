@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use phiguard_engine::codec::percent_decode;
 use serde_json::Value;
 
 /// The parameters and JSON keys a destination may receive.
@@ -26,7 +27,7 @@ impl ParamAllowlist {
     }
 
     fn allows(&self, raw_key: &[u8]) -> bool {
-        let decoded = percent_decode(raw_key);
+        let decoded = percent_decode(raw_key, true);
         std::str::from_utf8(&decoded).is_ok_and(|k| self.names.contains(k))
     }
 
@@ -80,34 +81,6 @@ impl ParamAllowlist {
             _ => {}
         }
     }
-}
-
-fn percent_decode(raw: &[u8]) -> Cow<'_, [u8]> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        return Cow::Borrowed(raw);
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < raw.len() => match (hex(raw[i + 1]), hex(raw[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    Cow::Owned(out)
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use phiguard_engine::codec;
 use serde_json::Value;
 
 use super::routes::normalize_path;
@@ -166,29 +167,9 @@ fn split_pair(pair: &[u8]) -> (Cow<'_, str>, String) {
     )
 }
 
+/// Percent-decodes (`+` as space) into a string, lossily.
 fn percent_decode(raw: &[u8]) -> String {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < raw.len() => match (hex(raw[i + 1]), hex(raw[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    String::from_utf8_lossy(&codec::percent_decode(raw, true)).into_owned()
 }
 
 fn percent_encode(s: &str) -> String {
