@@ -338,19 +338,31 @@ impl Walker<'_, '_, '_> {
                 end,
                 dropped,
             });
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    break;
-                }
-                _ => return Err(WalkError::Malformed),
+            if self.after_member(b'}')? {
+                break;
             }
         }
         self.removals(&members);
         self.member_bufs[usize::from(depth)] = members;
         Ok(())
+    }
+
+    /// After a member or element: consumes `,` (more follow: `false`) or `close` (the container
+    /// ended: `true`); anything else is malformed.
+    #[inline]
+    fn after_member(&mut self, close: u8) -> Result<bool, WalkError> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(b) if b == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => Err(WalkError::Malformed),
+        }
     }
 
     /// Keys can hold PHI too (`{"jane@x.com": true}`): scan and mask them.
@@ -413,14 +425,8 @@ impl Walker<'_, '_, '_> {
                 dropped,
             });
             index += 1;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    break;
-                }
-                _ => return Err(WalkError::Malformed),
+            if self.after_member(b']')? {
+                break;
             }
         }
         self.removals(&members);
