@@ -665,9 +665,33 @@ pub fn big_body(len: usize) -> String {
         .collect()
 }
 
-/// A `host:port` on 127.0.0.1 where nothing listens.
+/// A `host:port` on 127.0.0.1 where nothing listens, and nothing can start listening while
+/// the test process runs: the port is held by a bound TCP socket that never listens, so
+/// connections are refused (a merely "free" port could be taken by another test's server).
 pub fn closed_address() -> String {
-    format!("127.0.0.1:{}", free_port())
+    // SAFETY: plain socket/bind/getsockname calls on a local fd with correctly sized buffers.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, std::ptr::addr_of!(addr).cast(), len),
+            0,
+            "bind"
+        );
+        let mut bound: libc::sockaddr_in = std::mem::zeroed();
+        let mut bound_len = len;
+        assert_eq!(
+            libc::getsockname(fd, std::ptr::addr_of_mut!(bound).cast(), &mut bound_len),
+            0,
+            "getsockname"
+        );
+        // The fd stays open (and the port reserved) until the test process exits.
+        format!("127.0.0.1:{}", u16::from_be(bound.sin_port))
+    }
 }
 
 // ---------------------------------------------------------------------------------------
