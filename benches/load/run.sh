@@ -88,8 +88,15 @@ chmod 755 "$TMP"   # nginx workers may run as another user
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  sleep 0.3
+  # Give nginx and phiguard up to 3 s to stop on their own (slow on a loaded machine).
+  for _ in $(seq 30); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
   for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -489,6 +496,8 @@ REPORT=$TMP/report.md
   done
   echo
   echo "Connection scale: \`wrk -t1 -c$SCALE_CONNS -d${SCALE_DURATION}s\` on the 1 KiB page, RSS read while all connections are open:"
+  echo
+  echo "(errors: wrk's socket errors, mostly its 2 s timeout when a proxy falls behind.)"
   echo
   echo "| proxy | RSS before → at $SCALE_CONNS conns | req/s | p99 µs | CPU µs/req | errors |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: |"
