@@ -474,7 +474,7 @@ REPORT=$TMP/report.md
   echo "The proxy under test runs alone on CPU $PROXY_CPU; wrk and the origin (nginx, 1 worker) share CPU $LOAD_CPU."
   echo "nginx and phiguard have one worker each (\`worker_processes 1\`; \`server.threads: 1\`), access logs off in both."
   echo "CPU/request = utime+stime of the proxy process (nginx: its worker) over the run ÷ requests served."
-  echo "RSS: the phiguard process; the nginx worker (its master adds ~1 MB more)."
+  echo "RSS: the phiguard process; the nginx worker (its master process is not counted)."
   echo
   echo "| cell | req/s | p50 µs | p99 µs | CPU µs/req | RSS MB |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: |"
