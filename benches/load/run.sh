@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark: phiguard against nginx doing the same job, and against the origin directly.
 #
-#   benches/load/run.sh            full run (3 rounds x 10 s per cell, about 6 minutes),
+#   benches/load/run.sh            full run (3 rounds x 10 s per cell, about 5 minutes),
 #                                  appends the result to docs/BENCHMARKS.md
 #   benches/load/run.sh --quick    smoke run (1 round x 2 s per cell), prints only
 #
