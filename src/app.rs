@@ -9,6 +9,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::proxy::http_proxy_service_with_name;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
@@ -146,6 +147,9 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
 
     let conf = ServerConf {
         threads: server_settings.threads,
+        // With one worker thread there is nothing to steal from: pingora then runs a
+        // current-thread tokio runtime, which wakes tasks without cross-thread handoffs.
+        work_stealing: server_settings.threads > 1,
         grace_period_seconds: Some(server_settings.grace_period_secs),
         graceful_shutdown_timeout_seconds: Some(server_settings.shutdown_timeout_secs),
         ..ServerConf::default()
@@ -157,8 +161,9 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
     let mut service = http_proxy_service_with_name(&server.configuration, proxy, "phiguard proxy");
     for listener in &listeners {
         let address = listener.address.to_string();
+        let endpoint = ListenerConfig::tcp(address.as_str()).l4_buffer(client_socket_buffers());
         match &listener.tls {
-            None => service.add_tcp(&address),
+            None => service.add_listener(endpoint),
             Some(files) => {
                 let tls_error = |reason: String| StartError::Tls {
                     listener: listener.name.clone(),
@@ -175,7 +180,7 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
                 let mut settings =
                     TlsSettings::intermediate(cert, key).map_err(|e| tls_error(e.to_string()))?;
                 settings.enable_h2();
-                service.add_tls_with_settings(&address, None, settings);
+                service.add_listener(endpoint.tls(settings));
             }
         }
         log::info!("listener {} on {}", listener.name, listener.address);
@@ -196,6 +201,16 @@ pub fn run(loaded: LoadedConfig, source: ConfigSource) -> Result<(), StartError>
         }),
     });
     Ok(())
+}
+
+/// The buffers pingora puts in front of each client connection. Its defaults are a 64 KiB
+/// read buffer (zeroed, so resident, for every open connection: 64 MB at 1,000 keep-alive
+/// clients, while the HTTP/1 parser reads into buffers of its own anyway) and a 1,460-byte
+/// write buffer (a response header and a small body then leave in two `send`s). No read
+/// buffer and 16 KiB for writes: a header and a body of up to ~15 KiB leave in one.
+fn client_socket_buffers() -> L4BufferSettings {
+    const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+    L4BufferSettings::new(0, WRITE_BUFFER_BYTES)
 }
 
 /// Flips readiness once every public listener is listening. On Linux it looks for the

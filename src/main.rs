@@ -10,6 +10,11 @@ use phiguard::config;
 use phiguard::demo::{self, DemoPorts};
 use phiguard::policy::{Policy, Shared};
 
+/// jemalloc rather than glibc malloc: pingora allocates and frees many small buffers per
+/// request; measured in docs/BENCHMARKS.md (load benchmark, allocator comparison).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A PHI-redacting reverse proxy for healthcare storefronts and patient portals.
 #[derive(Parser)]
 #[command(name = "phiguard", version, about)]

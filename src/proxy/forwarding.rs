@@ -19,6 +19,14 @@ static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-prot
 static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+// The names the upstream request gets, as pingora's `insert_header` wants them: a
+// `&'static str` is kept as the header's wire case without a copy, while a `HeaderName` is
+// copied into a new buffer on every insert (pingora title-cases only a dozen standard names).
+const X_FORWARDED_FOR_WIRE: &str = "X-Forwarded-For";
+const X_FORWARDED_PROTO_WIRE: &str = "X-Forwarded-Proto";
+const X_FORWARDED_HOST_WIRE: &str = "X-Forwarded-Host";
+const X_REQUEST_ID_WIRE: &str = "X-Request-Id";
+
 /// Other client-address claims that upstream frameworks read; only a trusted proxy's are
 /// passed on.
 const OTHER_ADDRESS_CLAIMS: &[&str] = &["forwarded", "x-real-ip", "x-client-ip", "true-client-ip"];
@@ -124,8 +132,16 @@ fn valid_request_id(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
+/// 128 random bits as 32 lowercase hex digits, written without the formatting machinery.
 fn new_request_id() -> String {
-    format!("{:032x}", rand::random::<u128>())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut bits = rand::random::<u128>();
+    let mut id = [0u8; 32];
+    for digit in id.iter_mut().rev() {
+        *digit = HEX[(bits & 0xf) as usize];
+        bits >>= 4;
+    }
+    id.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Rewrites the upstream request for `route`: normalized (and rewritten) path, `Host`,
@@ -176,7 +192,7 @@ pub fn prepare_upstream_request(
     }
     if upstream_request.headers.get(&X_FORWARDED_HOST).is_none() {
         if let Some(h) = original_host {
-            upstream_request.insert_header(X_FORWARDED_HOST.clone(), h)?;
+            upstream_request.insert_header(X_FORWARDED_HOST_WIRE, h)?;
         }
     }
 
@@ -191,10 +207,10 @@ pub fn prepare_upstream_request(
     };
     upstream_request.remove_header(&X_FORWARDED_FOR);
     if !xff.is_empty() {
-        upstream_request.insert_header(X_FORWARDED_FOR.clone(), xff)?;
+        upstream_request.insert_header(X_FORWARDED_FOR_WIRE, xff)?;
     }
-    upstream_request.insert_header(X_FORWARDED_PROTO.clone(), facts.proto)?;
-    upstream_request.insert_header(X_REQUEST_ID.clone(), facts.request_id.as_str())?;
+    upstream_request.insert_header(X_FORWARDED_PROTO_WIRE, facts.proto)?;
+    upstream_request.insert_header(X_REQUEST_ID_WIRE, facts.request_id.as_str())?;
     Ok(())
 }
 
