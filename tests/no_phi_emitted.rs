@@ -1,5 +1,6 @@
 //! Canary PHI driven through every path a request can take (success, 404, 429, 502, egress
-//! redaction, egress block, webhook refusal, malformed request) appears in none of what the
+//! redaction, egress block, webhook refusal, malformed request, CSP violation reports
+//! accepted and refused) appears in none of what the
 //! proxy emits: access log, app log, audit log, metrics (names or labels), or the bodies and
 //! headers of the proxy's own responses.
 
@@ -42,6 +43,7 @@ fn canary_phi_never_reaches_logs_metrics_audit_or_error_pages() {
          audit: {{path: audit.jsonl, hash_chain: true}}\n\
          rate_limits: {{tight: {{key: ['header:x-api-key'], rate: 1/minute, burst: 1}}}}\n\
          fallback_headers: portal\n\
+         csp_reports: {{}}\n\
          routes:\n\
          \x20 - {{name: ok, match: {{path_prefix: /ok}}, upstream: up, headers: portal}}\n\
          \x20 - {{name: limited, match: {{path_prefix: /limited}}, upstream: up, rate_limits: [tight]}}\n\
@@ -84,6 +86,33 @@ fn canary_phi_never_reaches_logs_metrics_audit_or_error_pages() {
         .set("x-shopify-hmac-sha256", "AAAA")
         .send_string("{\"email\":\"jane.canary@example.com\"}");
     assert!(matches!(hook, Err(ureq::Error::Status(401, _))));
+    // CSP violation reports: page URL, blocked URL, source file and sample all carry PHI.
+    let report = format!(
+        r#"{{"csp-report": {{"document-uri": "https://shop.example/ok/jane.canary@example.com?{QUERY}",
+            "referrer": "https://shop.example/?{QUERY}",
+            "blocked-uri": "https://evil.example/x.js?{QUERY}",
+            "source-file": "https://shop.example/ok/a.js?{QUERY}",
+            "script-sample": "send('jane.canary@example.com', '536-22-8431')",
+            "effective-directive": "script-src-elem"}}}}"#
+    );
+    let accepted = read(
+        agent()
+            .post(&pg.url("/_phiguard/csp-report"))
+            .set("content-type", "application/csp-report")
+            .send_string(&report),
+    )
+    .unwrap();
+    assert_eq!(accepted.status, 204);
+    let refused = read(
+        agent()
+            .post(&pg.url("/_phiguard/csp-report"))
+            .set("content-type", "application/csp-report")
+            .send_string(&report.replace("}}", "")),
+    )
+    .unwrap();
+    assert_eq!(refused.status, 400);
+    own_responses.push(accepted);
+    own_responses.push(refused);
     // Requests pingora itself rejects as malformed.
     let bad = raw(
         pg.port,
@@ -105,7 +134,7 @@ fn canary_phi_never_reaches_logs_metrics_audit_or_error_pages() {
     let audit = wait_for("audit events", Duration::from_secs(5), || {
         std::fs::read_to_string(pg.config_file.parent().unwrap().join("audit.jsonl"))
             .ok()
-            .filter(|t| t.lines().count() >= 6)
+            .filter(|t| t.lines().count() >= 7 && t.contains("csp_violation"))
     });
     let stdout = pg.process.stdout();
     let stderr = pg.stderr();
@@ -164,6 +193,13 @@ fn canary_phi_never_reaches_logs_metrics_audit_or_error_pages() {
         "too_large",
         "unsupported_encoding",
         "multipart",
+        "bad_json",
+        "content_type",
+        "method",
+        "rewritten",
+        "decoded",
+        "undecodable",
+        "decode_error",
     ]
     .into_iter()
     .collect();
@@ -184,6 +220,7 @@ fn canary_phi_never_reaches_logs_metrics_audit_or_error_pages() {
                 "type" => value
                     .bytes()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+                "directive" => phiguard::telemetry::metrics::CSP_DIRECTIVES.contains(&value),
                 _ => allowed.contains(value),
             };
             assert!(

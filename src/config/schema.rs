@@ -48,6 +48,9 @@ pub struct Config {
     /// The Redis that rules with `backend: redis` share across replicas.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
+    /// The first-party endpoint that receives browsers' CSP violation reports.
+    #[serde(default)]
+    pub csp_reports: Option<CspReportsConfig>,
     /// Ordered routes: the first that matches a request wins.
     pub routes: Vec<RouteConfig>,
 }
@@ -252,6 +255,16 @@ pub struct HeaderProfileConfig {
     /// Send the CSP as `Content-Security-Policy-Report-Only`.
     #[serde(default)]
     pub csp_report_only: Option<bool>,
+    /// A fresh random nonce per response: `'nonce-…'` goes into the CSP's `script-src` and
+    /// `style-src` and `nonce="…"` onto every inline `<script>` and `<style>` start tag of
+    /// `text/html` responses. Needs `content_security_policy`.
+    #[serde(default)]
+    pub csp_nonce: Option<bool>,
+    /// A first-party path (normally `csp_reports.path`) the CSP reports violations to:
+    /// `report-uri <path>; report-to phiguard-csp` is appended to the CSP and
+    /// `Reporting-Endpoints: phiguard-csp="<path>"` is sent.
+    #[serde(default)]
+    pub csp_report: Option<String>,
     /// `Strict-Transport-Security`.
     #[serde(default)]
     pub strict_transport_security: Option<HeaderSetting>,
@@ -289,6 +302,44 @@ pub struct HeaderProfileConfig {
     /// Cookie hardening rules, first match wins. Replaces the preset's rules when given.
     #[serde(default)]
     pub cookies: Option<Vec<CookieRuleConfig>>,
+}
+
+/// The CSP violation report endpoint. phiguard answers POSTs to `path` on every public
+/// (non-egress) listener itself, before route matching: reports are scrubbed of PHI, counted
+/// and audited, never forwarded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CspReportsConfig {
+    /// The exact path reports are posted to.
+    #[serde(default = "default_csp_report_path")]
+    pub path: String,
+    /// Largest report body accepted; larger ones get 413.
+    #[serde(default = "default_csp_report_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Names of `rate_limits` rules every report must pass (reports are a flood vector).
+    #[serde(default)]
+    pub rate_limits: Vec<String>,
+}
+
+impl Default for CspReportsConfig {
+    fn default() -> Self {
+        Self {
+            path: default_csp_report_path(),
+            max_body_bytes: default_csp_report_max_body_bytes(),
+            rate_limits: Vec::new(),
+        }
+    }
+}
+
+/// The default path of the CSP report endpoint.
+pub const DEFAULT_CSP_REPORT_PATH: &str = "/_phiguard/csp-report";
+
+fn default_csp_report_path() -> String {
+    DEFAULT_CSP_REPORT_PATH.to_owned()
+}
+
+fn default_csp_report_max_body_bytes() -> usize {
+    64 * 1024
 }
 
 /// `SameSite` values, from least to most strict.

@@ -8,6 +8,7 @@ use http::header::{HeaderName, HeaderValue};
 use pingora::http::ResponseHeader;
 
 use super::cookies::CookieHardening;
+use super::csp::{self, Nonce, NonceCsp};
 use crate::config::ConfigIssue;
 use crate::config::{CookieRuleConfig, HeaderMode, HeaderProfileConfig, HeaderSetting, SameSite};
 
@@ -38,6 +39,8 @@ pub fn preset(name: &str) -> Option<HeaderProfileConfig> {
         extends: None,
         content_security_policy: None,
         csp_report_only: Some(false),
+        csp_nonce: None,
+        csp_report: None,
         strict_transport_security: set(HSTS),
         x_content_type_options: set("nosniff"),
         x_frame_options: set("DENY"),
@@ -134,6 +137,8 @@ fn overlay(base: HeaderProfileConfig, over: &HeaderProfileConfig) -> HeaderProfi
         extends: None,
         content_security_policy: pick(base.content_security_policy, &over.content_security_policy),
         csp_report_only: over.csp_report_only.or(base.csp_report_only),
+        csp_nonce: over.csp_nonce.or(base.csp_nonce),
+        csp_report: over.csp_report.clone().or(base.csp_report),
         strict_transport_security: pick(
             base.strict_transport_security,
             &over.strict_transport_security,
@@ -171,6 +176,8 @@ pub struct HeaderProfile {
     remove_exact: Vec<HeaderName>,
     remove_prefixes: Vec<String>,
     cookies: CookieHardening,
+    /// The CSP header (name and template) when each response gets a fresh nonce.
+    nonce_csp: Option<(HeaderName, NonceCsp)>,
 }
 
 impl HeaderProfile {
@@ -212,6 +219,7 @@ impl HeaderProfile {
             remove_exact: Vec::new(),
             remove_prefixes: Vec::new(),
             cookies: CookieHardening::default(),
+            nonce_csp: None,
         };
         let csp_name = if c.csp_report_only.unwrap_or(false) {
             "content-security-policy-report-only"
@@ -258,7 +266,13 @@ impl HeaderProfile {
             ),
             ("cache_control", "cache-control", &c.cache_control),
         ];
+        let csp = profile.compile_csp(c, csp_name, key, issues);
         for (field, header, setting) in named {
+            let setting = if field == "content_security_policy" {
+                &csp
+            } else {
+                setting
+            };
             if let Some(setting) = setting {
                 profile.add(header, setting, &format!("{key}.{field}"), issues);
             }
@@ -287,6 +301,90 @@ impl HeaderProfile {
             issues,
         );
         (issues.len() == before).then_some(profile)
+    }
+
+    /// Applies `csp_nonce` and `csp_report` to the profile's CSP. Returns the setting that
+    /// goes into the static headers: `None` when a nonce template replaces it.
+    fn compile_csp(
+        &mut self,
+        c: &HeaderProfileConfig,
+        header: &'static str,
+        key: &str,
+        issues: &mut Vec<ConfigIssue>,
+    ) -> Option<HeaderSetting> {
+        let nonce = c.csp_nonce.unwrap_or(false);
+        let report = c.csp_report.as_deref();
+        if let Some(path) = report {
+            if !csp::valid_report_path(path) {
+                issues.push(ConfigIssue::new(
+                    format!("{key}.csp_report"),
+                    "must be an absolute path without spaces, quotes, ';' or ','",
+                ));
+                return None;
+            }
+            let endpoints = HeaderSetting::Value(format!("{}=\"{path}\"", csp::REPORT_GROUP));
+            self.add(
+                "reporting-endpoints",
+                &endpoints,
+                &format!("{key}.csp_report"),
+                issues,
+            );
+        }
+        let Some(setting) = c.content_security_policy.clone() else {
+            for (on, field) in [(nonce, "csp_nonce"), (report.is_some(), "csp_report")] {
+                if on {
+                    issues.push(ConfigIssue::new(
+                        format!("{key}.{field}"),
+                        "needs content_security_policy (the policy it goes into)",
+                    ));
+                }
+            }
+            return None;
+        };
+        if !nonce && report.is_none() {
+            return Some(setting);
+        }
+        let (value, mode) = match &setting {
+            HeaderSetting::Value(v) => (v.as_str(), HeaderMode::Set),
+            HeaderSetting::Full { value, mode } => (value.as_str(), *mode),
+        };
+        if nonce && mode != HeaderMode::Set {
+            issues.push(ConfigIssue::new(
+                format!("{key}.csp_nonce"),
+                "needs content_security_policy in mode `set` (phiguard must own the policy \
+                 the nonce goes into)",
+            ));
+            return None;
+        }
+        if mode == HeaderMode::Off {
+            return Some(setting);
+        }
+        let pieces = match csp::rewrite(value, nonce, report) {
+            Ok(p) => p,
+            Err(e) => {
+                issues.push(ConfigIssue::new(format!("{key}.csp_nonce"), e.to_string()));
+                return None;
+            }
+        };
+        if !nonce {
+            let value = pieces.concat();
+            return Some(HeaderSetting::Full { value, mode });
+        }
+        let template = csp::nonce_template(pieces);
+        if template.render(&Nonce::generate()).is_none() {
+            issues.push(ConfigIssue::new(
+                format!("{key}.content_security_policy"),
+                "invalid header value (contains control characters or non-ASCII)",
+            ));
+            return None;
+        }
+        self.nonce_csp = Some((HeaderName::from_static(header), template));
+        None
+    }
+
+    /// Whether responses get a fresh CSP nonce (and HTML bodies must be rewritten).
+    pub fn has_nonce(&self) -> bool {
+        self.nonce_csp.is_some()
     }
 
     fn add(
@@ -331,8 +429,9 @@ impl HeaderProfile {
     }
 
     /// Applies the profile to an upstream response: removes leaky headers, sets and adds the
-    /// security headers and hardens `Set-Cookie`.
-    pub fn apply(&self, resp: &mut ResponseHeader) {
+    /// security headers and hardens `Set-Cookie`. With `csp_nonce`, returns the fresh nonce
+    /// the CSP now carries (the body's inline tags must get it).
+    pub fn apply(&self, resp: &mut ResponseHeader) -> Option<Nonce> {
         for name in &self.remove_exact {
             resp.remove_header(name);
         }
@@ -351,21 +450,31 @@ impl HeaderProfile {
                 resp.remove_header(&name);
             }
         }
-        self.apply_own(resp);
+        let nonce = self.apply_own(resp);
         self.cookies.apply(resp);
+        nonce
     }
 
-    /// Applies only the security headers: for responses the proxy generates itself.
-    pub fn apply_own(&self, resp: &mut ResponseHeader) {
+    /// Applies only the security headers: for responses the proxy generates itself. With
+    /// `csp_nonce`, returns the fresh nonce the CSP carries.
+    pub fn apply_own(&self, resp: &mut ResponseHeader) -> Option<Nonce> {
         for (name, value) in &self.set {
             // Header names and values were validated when the profile was compiled.
             let _ = resp.insert_header(name.clone(), value.clone());
         }
+        let nonce = self.nonce_csp.as_ref().and_then(|(name, template)| {
+            let nonce = Nonce::generate();
+            // The template rendered to a valid value at compile time; a nonce is base64.
+            let value = template.render(&nonce)?;
+            let _ = resp.insert_header(name.clone(), value);
+            Some(nonce)
+        });
         for (name, value) in &self.add_if_absent {
             if !resp.headers.contains_key(name) {
                 let _ = resp.insert_header(name.clone(), value.clone());
             }
         }
+        nonce
     }
 }
 

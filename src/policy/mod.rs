@@ -6,6 +6,7 @@ pub mod allowlist;
 mod canary;
 pub mod client_ip;
 pub mod cookies;
+pub mod csp;
 pub mod egress;
 pub mod headers;
 pub mod health;
@@ -143,6 +144,19 @@ pub struct Policy {
     pub redaction_profiles: BTreeMap<String, Arc<Profile>>,
     /// Where audit events go (restart-only).
     pub audit: Option<AuditSettings>,
+    /// The CSP violation report endpoint, when configured.
+    pub csp_reports: Option<CspReports>,
+}
+
+/// The compiled CSP report endpoint.
+#[derive(Debug)]
+pub struct CspReports {
+    /// The exact (normalized) path reports are posted to.
+    pub path: String,
+    /// Largest report body accepted.
+    pub max_body_bytes: usize,
+    /// Rate-limit rules every report must pass.
+    pub rate_limits: Vec<Arc<Rule>>,
 }
 
 /// Where audit events go.
@@ -313,6 +327,30 @@ impl Policy {
                 &mut issues,
             ) {
                 rules.insert(name.as_str(), Arc::new(r));
+            }
+        }
+
+        let csp_reports = c
+            .csp_reports
+            .as_ref()
+            .map(|r| compile_csp_reports(r, &rules, &c.rate_limits, &mut issues));
+        for (name, p) in &c.header_profiles {
+            let Some(path) = &p.csp_report else { continue };
+            match &csp_reports {
+                Some(r) if &r.path == path => {}
+                Some(r) => issues.push(ConfigIssue::new(
+                    format!("header_profiles.{name}.csp_report"),
+                    format!(
+                        "{path:?} is not csp_reports.path ({:?}): reports sent there would \
+                         reach the origin unscrubbed",
+                        r.path
+                    ),
+                )),
+                None => issues.push(ConfigIssue::new(
+                    format!("header_profiles.{name}.csp_report"),
+                    "needs the top-level csp_reports section (phiguard's report endpoint); \
+                     without it reports would reach the origin unscrubbed",
+                )),
             }
         }
 
@@ -496,6 +534,7 @@ impl Policy {
                 unmatched_metrics: metrics.route("-"),
                 redaction_profiles,
                 audit,
+                csp_reports,
             }),
             _ => Err(ConfigError::Invalid {
                 file: loaded.file.clone(),
@@ -652,6 +691,52 @@ fn parse_socket_addr(value: &str, key: &str, issues: &mut Vec<ConfigIssue>) -> O
             ));
             None
         }
+    }
+}
+
+fn compile_csp_reports(
+    config: &crate::config::CspReportsConfig,
+    rules: &BTreeMap<&str, Arc<Rule>>,
+    declared: &BTreeMap<String, crate::config::RateLimitConfig>,
+    issues: &mut Vec<ConfigIssue>,
+) -> CspReports {
+    if !csp::valid_report_path(&config.path)
+        || routes::normalize_path(&config.path) != config.path.as_str()
+        || config.path.contains('?')
+    {
+        issues.push(ConfigIssue::new(
+            "csp_reports.path",
+            "must be a normalized absolute path without query, spaces, quotes, ';' or ','",
+        ));
+    }
+    if config.max_body_bytes == 0 {
+        issues.push(ConfigIssue::new(
+            "csp_reports.max_body_bytes",
+            "must be at least 1",
+        ));
+    }
+    let mut rate_limits = Vec::with_capacity(config.rate_limits.len());
+    for (j, name) in config.rate_limits.iter().enumerate() {
+        match rules.get(name.as_str()) {
+            Some(rule) => rate_limits.push(rule.clone()),
+            None if declared.contains_key(name) => {} // already reported
+            None => issues.push(ConfigIssue::new(
+                format!("csp_reports.rate_limits[{j}]"),
+                format!(
+                    "unknown rate limit {name:?} (known: {})",
+                    declared
+                        .keys()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+    CspReports {
+        path: config.path.clone(),
+        max_body_bytes: config.max_body_bytes,
+        rate_limits,
     }
 }
 

@@ -3,8 +3,11 @@
 //! the route's header profile, cookie hardening and PHI-page hygiene to the response. The
 //! proxy's own responses (404, 502, 504) carry the same security headers.
 
+mod csp_report;
 mod egress;
 mod forwarding;
+pub mod html_nonce;
+mod nonce_body;
 mod own_response;
 
 use std::sync::Arc;
@@ -120,6 +123,10 @@ pub struct RequestCtx {
     egress: Option<egress::EgressRequest>,
     /// The answer to send when a body filter refuses the request.
     refusal: Option<OwnResponse>,
+    /// The HTML body being rewritten with the response's CSP nonce.
+    nonce_body: Option<nonce_body::NonceBody>,
+    /// The request went to the CSP report endpoint (answered by phiguard).
+    csp_report: bool,
     _in_flight: InFlight,
 }
 
@@ -191,6 +198,8 @@ impl ProxyHttp for PhiGuardProxy {
             held_body: None,
             egress: None,
             refusal: None,
+            nonce_body: None,
+            csp_report: false,
             _in_flight: InFlight::new(&self.metrics.in_flight),
         }
     }
@@ -206,7 +215,17 @@ impl ProxyHttp for PhiGuardProxy {
         let on_egress_listener = facts
             .listener
             .is_some_and(|i| ctx.policy.listeners.get(i).is_some_and(|l| l.egress));
+        let is_csp_report = !on_egress_listener
+            && ctx
+                .policy
+                .csp_reports
+                .as_ref()
+                .is_some_and(|r| r.path == facts.path);
         ctx.facts = Some(facts);
+        if is_csp_report {
+            self.answer_csp_report(session, ctx).await?;
+            return Ok(true);
+        }
         ctx.route = route;
         if route.is_none() {
             let answer = if on_egress_listener {
@@ -355,12 +374,15 @@ impl ProxyHttp for PhiGuardProxy {
         if let (Some(egress), Some(decided)) = (route.egress.as_ref(), ctx.egress.as_ref()) {
             egress::prepare_upstream(egress, decided, upstream_request)?;
         }
+        if route.headers.has_nonce() {
+            nonce_body::prefer_identity(session.req_header(), upstream_request);
+        }
         Ok(())
     }
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         upstream_response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
@@ -371,8 +393,16 @@ impl ProxyHttp for PhiGuardProxy {
                 .observe_upstream((filter_start - start).as_secs_f64());
         }
         forwarding::strip_hop_by_hop(upstream_response);
+        let mut rewriter = None;
         if let Some(route) = ctx.route() {
-            route.headers.apply(upstream_response);
+            if let Some(nonce) = route.headers.apply(upstream_response) {
+                let method = &session.req_header().method;
+                let (body, outcome) = nonce_body::prepare(upstream_response, method, &nonce);
+                if let Some(outcome) = outcome {
+                    self.metrics.count_csp_nonce(outcome.as_str());
+                }
+                rewriter = body;
+            }
             if route.phi {
                 force_no_store(upstream_response);
             }
@@ -380,6 +410,7 @@ impl ProxyHttp for PhiGuardProxy {
                 let _ = upstream_response.insert_header("clear-site-data", csd.clone());
             }
         }
+        ctx.nonce_body = rewriter;
         if let Some(facts) = &ctx.facts {
             let _ = upstream_response.insert_header("x-request-id", facts.request_id.as_str());
         }
@@ -390,6 +421,31 @@ impl ProxyHttp for PhiGuardProxy {
                 .observe_proxy_added(ctx.proxy_added.as_secs_f64());
         }
         Ok(())
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<Option<Duration>> {
+        let Some(rewriter) = ctx.nonce_body.as_mut() else {
+            return Ok(None);
+        };
+        let failed_before = rewriter.is_failed();
+        if rewriter.filter(body, end_of_stream).is_err() {
+            // The rewriter stays failed: nothing more of this body is sent.
+            if !failed_before {
+                self.metrics
+                    .count_csp_nonce(nonce_body::Outcome::DecodeError.as_str());
+            }
+            return Error::e_explain(
+                ErrorType::InternalError,
+                "compressed HTML could not be decoded for nonce insertion",
+            );
+        }
+        Ok(None)
     }
 
     fn fail_to_connect(
@@ -455,7 +511,10 @@ impl ProxyHttp for PhiGuardProxy {
         let elapsed = ctx.start.elapsed();
         let route = ctx.route();
         let metrics = route.map_or(&ctx.policy.unmatched_metrics, |r| &r.metrics);
-        metrics.observe(status, elapsed.as_secs_f64());
+        if !ctx.csp_report {
+            // Report posts are counted by the CSP report metrics, not as unmatched requests.
+            metrics.observe(status, elapsed.as_secs_f64());
+        }
         if let Some(route) = route {
             let now = ratelimit::now_ns();
             for (i, key) in &ctx.count_on_response {
@@ -477,7 +536,11 @@ impl ProxyHttp for PhiGuardProxy {
             .map(|q| self.loggable_query(q));
         self.access_log.log(&AccessRecord {
             request_id: facts.map_or("-", |f| f.request_id.as_str()),
-            route: route.map_or("-", |r| r.name.as_str()),
+            route: match route {
+                Some(r) => r.name.as_str(),
+                None if ctx.csp_report => "(csp-report)",
+                None => "-",
+            },
             method: session.req_header().method.as_str(),
             path: &path,
             query: query.as_deref(),

@@ -43,6 +43,12 @@ pub enum OwnResponse {
     BadGateway,
     /// The upstream timed out.
     GatewayTimeout,
+    /// A CSP violation report accepted (204, no body).
+    CspReportAccepted,
+    /// A method the endpoint does not take (405, `Allow: POST`).
+    MethodNotAllowed,
+    /// A content type the endpoint does not take (415).
+    UnsupportedMediaType,
     /// Any other status with a generic body.
     Status(u16),
 }
@@ -61,6 +67,9 @@ impl OwnResponse {
             Self::EgressBlocked { status } => *status,
             Self::BadGateway => 502,
             Self::GatewayTimeout => 504,
+            Self::CspReportAccepted => 204,
+            Self::MethodNotAllowed => 405,
+            Self::UnsupportedMediaType => 415,
             Self::Status(code) => *code,
         }
     }
@@ -77,6 +86,9 @@ impl OwnResponse {
             Self::EgressBlocked { .. } => "blocked: this request was not forwarded\n",
             Self::BadGateway => "bad gateway\n",
             Self::GatewayTimeout => "gateway timeout\n",
+            Self::CspReportAccepted => "",
+            Self::MethodNotAllowed => "method not allowed\n",
+            Self::UnsupportedMediaType => "unsupported media type\n",
             Self::Status(400) => "bad request\n",
             Self::Status(408) => "request timeout\n",
             Self::Status(503) => "service unavailable\n",
@@ -89,8 +101,10 @@ impl OwnResponse {
 pub async fn send(session: &mut Session, ctx: &RequestCtx, response: OwnResponse) -> Result<()> {
     let body = response.body();
     let mut resp = ResponseHeader::build(response.status(), Some(8))?;
-    resp.insert_header(CONTENT_TYPE, "text/plain; charset=utf-8")?;
-    resp.insert_header(CONTENT_LENGTH, body.len())?;
+    if !body.is_empty() {
+        resp.insert_header(CONTENT_TYPE, "text/plain; charset=utf-8")?;
+        resp.insert_header(CONTENT_LENGTH, body.len())?;
+    }
     let profile = ctx
         .route()
         .map_or(&ctx.policy.fallback_headers, |r| &r.headers);
@@ -113,7 +127,13 @@ pub async fn send(session: &mut Session, ctx: &RequestCtx, response: OwnResponse
     if response == OwnResponse::LimiterUnavailable {
         resp.insert_header(RETRY_AFTER, "1")?;
     }
+    if response == OwnResponse::MethodNotAllowed {
+        resp.insert_header(http::header::ALLOW, "POST")?;
+    }
     session.set_keepalive(None);
+    if body.is_empty() {
+        return session.write_response_header(Box::new(resp), true).await;
+    }
     session.write_response_header(Box::new(resp), false).await?;
     session
         .write_response_body(Some(Bytes::from_static(body.as_bytes())), true)

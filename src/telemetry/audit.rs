@@ -1,5 +1,5 @@
-//! The audit trail: one JSON line per PHI redaction or block on an egress route, written
-//! to its own stream. An event names the request id, route, destination, field path,
+//! The audit trail: one JSON line per PHI redaction or block on an egress route, and per CSP
+//! violation report received (`csp_violation`), written to its own stream. An event names the request id, route, destination, field path,
 //! detector type, action and how many values, plus a keyed fingerprint (HMAC-SHA256 under
 //! the audit key) so repeats correlate across events without the value. It never holds the
 //! value. Optionally hash-chained: each event carries the SHA-256 of the previous line, so
@@ -42,11 +42,54 @@ pub struct AuditEvent<'a> {
     pub reason: Option<&'a str>,
 }
 
+/// One CSP violation report a browser sent to phiguard's report endpoint, reduced to what
+/// cannot carry PHI: the directive (from a fixed list), the blocked target reduced to an
+/// origin or a keyword, and the document path and source file scrubbed by the PHI engine
+/// with their query strings dropped. The script sample is never written, only its keyed
+/// fingerprint.
+#[derive(Debug, Serialize)]
+pub struct CspViolationEvent<'a> {
+    /// Always `csp_violation`.
+    pub event: &'static str,
+    /// The request id of the report POST.
+    pub request_id: &'a str,
+    /// The route whose path matches the report's document URL, `-` when none.
+    pub route: &'a str,
+    /// The violated directive (`script-src-elem`, ...; `other` when not on the list).
+    pub directive: &'a str,
+    /// The blocked target: `scheme://host[:port]`, or `inline`, `eval`, `wasm-eval`,
+    /// `data`, `blob`, ...; `other` when unrecognised, `-` when absent.
+    pub blocked: &'a str,
+    /// The document's path, PHI masked, no query or fragment; `-` when absent.
+    pub document_path: &'a str,
+    /// The script's `origin/path`, PHI masked, no query or fragment; `-` when absent.
+    pub source_file: &'a str,
+    /// `enforce` or `report` (report-only policy); `-` when absent.
+    pub disposition: &'a str,
+    /// HMAC-SHA256 of the script sample under the audit key (16 bytes, hex), when the report
+    /// had one: repeats correlate, the sample itself is never written.
+    pub sample_fingerprint: Option<String>,
+    /// How many PHI values were masked in the fields above.
+    pub redacted: u32,
+}
+
+/// An event the audit log can record.
+pub trait AuditRecord: Serialize + sealed::Sealed {}
+
+impl AuditRecord for AuditEvent<'_> {}
+impl AuditRecord for CspViolationEvent<'_> {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::AuditEvent<'_> {}
+    impl Sealed for super::CspViolationEvent<'_> {}
+}
+
 #[derive(Serialize)]
-struct Line<'a> {
+struct Line<'a, E: Serialize> {
     time: String,
     #[serde(flatten)]
-    event: &'a AuditEvent<'a>,
+    event: &'a E,
     #[serde(skip_serializing_if = "Option::is_none")]
     prev: Option<String>,
 }
@@ -93,7 +136,7 @@ impl AuditLog {
     }
 
     /// Records one event.
-    pub fn record(&self, event: &AuditEvent<'_>) {
+    pub fn record<E: AuditRecord>(&self, event: &E) {
         if !self.sink.is_enabled() {
             return;
         }
@@ -124,7 +167,7 @@ impl AuditLog {
     }
 }
 
-fn render(line: &Line<'_>) -> Option<Vec<u8>> {
+fn render<E: Serialize>(line: &Line<'_, E>) -> Option<Vec<u8>> {
     let mut buf = Vec::with_capacity(320);
     serde_json::to_writer(&mut buf, line).ok()?;
     buf.push(b'\n');

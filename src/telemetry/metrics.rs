@@ -68,7 +68,39 @@ pub struct Metrics {
     redactions: IntCounterVec,
     egress_blocked: IntCounterVec,
     enumeration_blocks: IntCounterVec,
+    csp_violations: IntCounterVec,
+    csp_reports_rejected: IntCounterVec,
+    csp_nonce_responses: IntCounterVec,
 }
+
+/// `reason` values of `phiguard_csp_reports_rejected_total`.
+pub const CSP_REJECT_REASONS: [&str; 4] = ["bad_json", "too_large", "content_type", "method"];
+
+/// `directive` values of `phiguard_csp_violations_total`; anything else counts as `other`.
+pub const CSP_DIRECTIVES: [&str; 19] = [
+    "script-src",
+    "script-src-elem",
+    "script-src-attr",
+    "style-src",
+    "style-src-elem",
+    "style-src-attr",
+    "img-src",
+    "connect-src",
+    "frame-src",
+    "frame-ancestors",
+    "default-src",
+    "form-action",
+    "object-src",
+    "base-uri",
+    "font-src",
+    "media-src",
+    "worker-src",
+    "manifest-src",
+    "other",
+];
+
+/// `outcome` values of `phiguard_csp_nonce_responses_total`.
+pub const CSP_NONCE_OUTCOMES: [&str; 4] = ["rewritten", "decoded", "undecodable", "decode_error"];
 
 impl Metrics {
     /// A fresh registry with every metric registered.
@@ -207,6 +239,41 @@ impl Metrics {
             "Audit events dropped because the writer fell behind.",
         )
         .expect("static metric definition");
+        let csp_violations = IntCounterVec::new(
+            Opts::new(
+                "phiguard_csp_violations_total",
+                "CSP violations reported by browsers, by the route of the violating page and directive.",
+            ),
+            &["route", "directive"],
+        )
+        .expect("static metric definition");
+        let csp_reports_rejected = IntCounterVec::new(
+            Opts::new(
+                "phiguard_csp_reports_rejected_total",
+                "Posts to the CSP report endpoint refused, by reason (bad_json, too_large, content_type, method).",
+            ),
+            &["reason"],
+        )
+        .expect("static metric definition");
+        // Zero series from the start, so the families are exported and rates work before
+        // the first report: every reason, and every directive for pages matching no route.
+        for reason in CSP_REJECT_REASONS {
+            csp_reports_rejected.with_label_values(&[reason]);
+        }
+        for directive in CSP_DIRECTIVES {
+            csp_violations.with_label_values(&["-", directive]);
+        }
+        let csp_nonce_responses = IntCounterVec::new(
+            Opts::new(
+                "phiguard_csp_nonce_responses_total",
+                "HTML responses on csp_nonce routes, by outcome (rewritten, decoded, undecodable, decode_error).",
+            ),
+            &["outcome"],
+        )
+        .expect("static metric definition");
+        for outcome in CSP_NONCE_OUTCOMES {
+            csp_nonce_responses.with_label_values(&[outcome]);
+        }
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "phiguard_build_info",
@@ -237,6 +304,9 @@ impl Metrics {
             Box::new(ratelimit_backend_errors.clone()),
             Box::new(redactions.clone()),
             Box::new(egress_blocked.clone()),
+            Box::new(csp_violations.clone()),
+            Box::new(csp_reports_rejected.clone()),
+            Box::new(csp_nonce_responses.clone()),
             Box::new(build_info),
         ] {
             registry
@@ -263,7 +333,28 @@ impl Metrics {
             redactions,
             egress_blocked,
             enumeration_blocks,
+            csp_violations,
+            csp_reports_rejected,
+            csp_nonce_responses,
         }
+    }
+
+    /// Counts one reported CSP violation; `route` is a configured route name or `-`,
+    /// `directive` one of a fixed list.
+    pub fn count_csp_violation(&self, route: &str, directive: &str) {
+        self.csp_violations
+            .with_label_values(&[route, directive])
+            .inc();
+    }
+
+    /// Counts one refused post to the CSP report endpoint.
+    pub fn count_csp_report_rejected(&self, reason: &str) {
+        self.csp_reports_rejected.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts one HTML response on a `csp_nonce` route by what happened to its body.
+    pub fn count_csp_nonce(&self, outcome: &str) {
+        self.csp_nonce_responses.with_label_values(&[outcome]).inc();
     }
 
     /// `phiguard_ratelimit_decisions_total{rule,decision}`, for binding per rule.

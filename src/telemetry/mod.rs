@@ -7,6 +7,6 @@ pub mod lines;
 pub mod metrics;
 
 pub use access_log::{AccessLog, AccessRecord};
-pub use audit::{AuditEvent, AuditLog};
+pub use audit::{AuditEvent, AuditLog, CspViolationEvent};
 pub use lines::LineSink;
 pub use metrics::{EgressMetrics, Metrics, RouteMetrics, UpstreamErrorKind};
