@@ -36,7 +36,7 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1000,1100",
+    "--window-size=1000,640",
 ];
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());

@@ -98,9 +98,18 @@ impl Demo {
             .clone()
     }
 
-    /// Everything the demo process wrote so far (stdout, then stderr).
-    pub fn output(&self) -> String {
-        format!("{}{}", self.process.stdout(), self.process.stderr())
+    /// What phiguard emitted so far: the access-log and audit lines on stdout (JSON, after
+    /// the banner, whose curl examples carry synthetic PHI on purpose), then the log on
+    /// stderr.
+    pub fn emitted(&self) -> String {
+        let stdout = self.process.stdout();
+        let mut out: String = stdout
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        out.push_str(&self.process.stderr());
+        out
     }
 }
 
