@@ -126,6 +126,11 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>) {
             "/page" => stream.write_all(&fixed("text/html; charset=utf-8", None, PAGE.as_bytes())),
             "/gzip" => stream.write_all(&fixed("text/html", Some("gzip"), &gzip(PAGE.as_bytes()))),
             "/br" => stream.write_all(&fixed("text/html", Some("br"), &brotli(PAGE.as_bytes()))),
+            "/corrupt" => stream.write_all(&fixed(
+                "text/html",
+                Some("gzip"),
+                b"<script>this is not gzip</script>",
+            )),
             "/zstd" => stream.write_all(&fixed("text/html", Some("zstd"), b"not-really-zstd")),
             "/data.json" => stream.write_all(&fixed(
                 "application/json",
@@ -268,6 +273,30 @@ fn undecodable_html_is_sent_as_is_under_the_nonce_csp() {
     assert!(!r.body.contains("nonce="));
     assert_eq!(
         pg.metric("phiguard_csp_nonce_responses_total{outcome=\"undecodable\"}"),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn corrupt_compressed_html_is_cut_off_not_sent_undecoded() {
+    let origin = HtmlOrigin::start();
+    let pg = start(&origin);
+    let mut s = TcpStream::connect(("127.0.0.1", pg.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(
+        b"GET /corrupt HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut s, &mut raw);
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(!raw.contains("not gzip"), "undecoded bytes went out: {raw}");
+    assert!(
+        !raw.ends_with("0\r\n\r\n"),
+        "the body must not look complete: {raw}"
+    );
+    assert_eq!(
+        pg.metric("phiguard_csp_nonce_responses_total{outcome=\"decode_error\"}"),
         Some(1.0)
     );
 }

@@ -267,6 +267,22 @@ fn rate_limit_rules_apply_to_reports() {
     );
 }
 
+#[test]
+fn status_filtered_rules_count_the_answer_given() {
+    let echo = Echo::start();
+    let pg = PhiGuard::start(&format!(
+        "rate_limits: {{bad_reports: {{rate: 1/minute, burst: 1, count_statuses: [400]}}}}\n{}",
+        config(&echo, ", rate_limits: [bad_reports]")
+    ));
+    // Accepted reports are free under a rule that counts only 400s.
+    for _ in 0..3 {
+        assert_eq!(post(&pg, "application/csp-report", REPORT_URI).status, 204);
+    }
+    assert_eq!(post(&pg, "application/csp-report", "{oops").status, 400);
+    // The 400 used the burst: the next post is refused before its body is read.
+    assert_eq!(post(&pg, "application/csp-report", REPORT_URI).status, 429);
+}
+
 fn raw_exchange(port: u16, request: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -13,6 +13,11 @@
 //!   `<script>`/`<style>` elements); they are not added when absent.
 //! - A `'none'` source is dropped from a list the nonce joins (`'none'` with other sources
 //!   is ignored by browsers anyway, and the intent "nothing but the nonced tags" stays).
+//! - Browsers ignore `'unsafe-inline'` in a list with a nonce. Where the (original or
+//!   derived) `script-src`/`style-src` list had it and the policy has no
+//!   `script-src-attr`/`style-src-attr`, that directive is added with the original list, so
+//!   inline event handlers and `style=` attributes stay allowed as the policy said. (Inline
+//!   `<script>`/`<style>` elements all get the nonce, so they stay allowed too.)
 //!
 //! `csp_report` removes any `report-uri`/`report-to` the policy has (reports must reach
 //! phiguard's endpoint, not an origin- or third-party collector) and appends
@@ -151,21 +156,39 @@ pub fn rewrite<'a>(
             .find(|d| d.name == "default-src")
             .map(|d| d.sources.clone());
         let mut placed = false;
-        for name in ["script-src", "style-src"] {
-            match directives.iter_mut().find(|d| d.name == name) {
+        for (name, attr) in [
+            ("script-src", "script-src-attr"),
+            ("style-src", "style-src-attr"),
+        ] {
+            let original = match directives.iter_mut().find(|d| d.name == name) {
                 Some(d) => {
+                    let original = d.sources.clone();
                     d.sources = with_nonce(&d.sources);
-                    placed = true;
+                    original
                 }
-                None => {
-                    if let Some(default) = &default_src {
+                None => match &default_src {
+                    Some(default) => {
                         directives.push(Directive {
                             name: name.to_owned(),
                             sources: with_nonce(default),
                         });
-                        placed = true;
+                        default.clone()
                     }
-                }
+                    None => continue,
+                },
+            };
+            placed = true;
+            // A nonce makes browsers ignore 'unsafe-inline' in the same list: inline
+            // attributes (`onclick=`, `style=`) the policy allowed keep their permission in
+            // their own directive.
+            let allows_inline_attributes = original
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case("'unsafe-inline'"));
+            if allows_inline_attributes && !directives.iter().any(|d| d.name == attr) {
+                directives.push(Directive {
+                    name: attr.to_owned(),
+                    sources: original,
+                });
             }
         }
         for d in directives
@@ -273,6 +296,24 @@ mod tests {
         assert_eq!(
             rewrite("object-src 'none'", true, None),
             Err(CspError::NothingToNonce)
+        );
+    }
+
+    #[test]
+    fn inline_attributes_the_policy_allowed_stay_allowed() {
+        assert_eq!(
+            render("default-src 'self'; style-src 'self' 'unsafe-inline'", None),
+            "default-src 'self'; style-src 'self' 'unsafe-inline' 'nonce-N'; \
+             script-src 'self' 'nonce-N'; style-src-attr 'self' 'unsafe-inline'"
+        );
+        assert_eq!(
+            render(
+                "default-src 'self' 'unsafe-inline'; script-src-attr 'none'",
+                None
+            ),
+            "default-src 'self' 'unsafe-inline'; script-src-attr 'none'; \
+             script-src 'self' 'unsafe-inline' 'nonce-N'; \
+             style-src 'self' 'unsafe-inline' 'nonce-N'; style-src-attr 'self' 'unsafe-inline'"
         );
     }
 

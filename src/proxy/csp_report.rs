@@ -26,7 +26,7 @@ use super::own_response::{self, OwnResponse};
 use super::RequestCtx;
 use crate::policy::routes::{host_without_port, normalize_path};
 use crate::policy::{CspReports, Policy};
-use crate::ratelimit::{self, Refusal, RequestView};
+use crate::ratelimit::{self, DecisionKey, Refusal, RequestView};
 use crate::telemetry::CspViolationEvent;
 
 /// The `directive` label values; anything else counts as `other`.
@@ -363,7 +363,11 @@ impl super::PhiGuardProxy {
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
         ctx.csp_report = true;
-        let answer = match self.receive_csp_report(session, ctx).await? {
+        let mut count_on_response = Vec::new();
+        let received = self
+            .receive_csp_report(session, ctx, &mut count_on_response)
+            .await?;
+        let answer = match received {
             Ok(()) => OwnResponse::CspReportAccepted,
             Err(Received::Refused(refusal)) => refusal,
             Err(Received::Rejected(rejection)) => {
@@ -371,6 +375,14 @@ impl super::PhiGuardProxy {
                 rejection.answer()
             }
         };
+        if let Some(reports) = ctx.policy.csp_reports.as_ref() {
+            let (status, now) = (answer.status(), ratelimit::now_ns());
+            for (i, key) in &count_on_response {
+                reports.rate_limits[*i]
+                    .count_response(key, status, now)
+                    .await;
+            }
+        }
         own_response::send(session, ctx, answer).await
     }
 
@@ -378,6 +390,7 @@ impl super::PhiGuardProxy {
         &self,
         session: &mut Session,
         ctx: &mut RequestCtx,
+        count_on_response: &mut Vec<(usize, DecisionKey)>,
     ) -> pingora::Result<Result<(), Received>> {
         let policy = ctx.policy.clone();
         let Some(reports) = policy.csp_reports.as_ref() else {
@@ -386,7 +399,10 @@ impl super::PhiGuardProxy {
         if let Err(r) = check_head(session.req_header(), reports.max_body_bytes) {
             return Ok(Err(Received::Rejected(r)));
         }
-        if let Some(refusal) = self.limit_csp_reports(session, ctx, reports).await {
+        if let Some(refusal) = self
+            .limit_csp_reports(session, ctx, reports, count_on_response)
+            .await
+        {
             return Ok(Err(Received::Refused(refusal)));
         }
         let mut body = BytesMut::new();
@@ -423,19 +439,23 @@ impl super::PhiGuardProxy {
     }
 
     /// The endpoint's rate-limit rules; the first refusal becomes a 429. Status-filtered
-    /// rules count the 204 at once (the answer is known).
+    /// rules are noted in `count_on_response`, to count the answer once it is known.
     async fn limit_csp_reports(
         &self,
         session: &Session,
         ctx: &RequestCtx,
         reports: &CspReports,
+        count_on_response: &mut Vec<(usize, DecisionKey)>,
     ) -> Option<OwnResponse> {
         let facts = ctx.facts.as_ref()?;
         let req = session.req_header();
         let view = RequestView::new(&req.headers, &facts.path, req.uri.query(), facts.client_ip);
         let now = ratelimit::now_ns();
-        for rule in &reports.rate_limits {
+        for (i, rule) in reports.rate_limits.iter().enumerate() {
             let decision = rule.check(&view, now).await;
+            if let Some(key) = decision.count_on_response {
+                count_on_response.push((i, key));
+            }
             if let Some(refusal) = decision.refusal {
                 if refusal == Refusal::BackendUnavailable {
                     return Some(OwnResponse::LimiterUnavailable);
@@ -446,9 +466,6 @@ impl super::PhiGuardProxy {
                     policy: rule.policy_header.clone(),
                     state: rule.state_header(retry_after_secs),
                 });
-            }
-            if let Some(key) = decision.count_on_response {
-                rule.count_response(&key, 204, now).await;
             }
         }
         None
