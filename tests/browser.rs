@@ -23,7 +23,7 @@ mod portal_demo;
 
 use std::time::Duration;
 
-use browser::{one_at_a_time, Browser};
+use browser::{browser_slot, Browser};
 use common::metric_value;
 use portal_demo::{Demo, TlsFront, BACKGROUND_TIMEOUT};
 use serde_json::Value;
@@ -191,8 +191,14 @@ fn checkout(browser: &Browser, base: impl Fn(&str) -> String) -> Storage {
     }
 }
 
+/// Starts the demo and a browser side by side (each takes seconds; together they take the
+/// longer of the two).
 fn start() -> (Demo, Browser) {
-    (Demo::start(), Browser::start(&[]))
+    std::thread::scope(|s| {
+        let demo = s.spawn(Demo::start);
+        let browser = Browser::start(&[]);
+        (demo.join().expect("the demo started"), browser)
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -201,7 +207,7 @@ fn start() -> (Demo, Browser) {
 
 #[test]
 fn csp_runs_the_nonced_site_script_and_blocks_injected_and_vendor_scripts() {
-    let _one = one_at_a_time();
+    let _slot = browser_slot();
     let (demo, browser) = start();
     let seen = load_portal(&browser, &demo.proxy("/portal"));
     println!("through phiguard: {seen:#?}");
@@ -250,9 +256,10 @@ fn csp_runs_the_nonced_site_script_and_blocks_injected_and_vendor_scripts() {
 
 #[test]
 fn csp_violation_reports_reach_phiguard_scrubbed() {
-    let _one = one_at_a_time();
+    let _slot = browser_slot();
     let demo = Demo::start();
     let front = TlsFront::start(&demo);
+    // Chromium's Reporting API batches reports for a minute unless told otherwise.
     let browser = Browser::start(&[&front.trust_switch(), "--short-reporting-delay"]);
     // A page URL carrying PHI (as magic links and badly built portals do): the browser puts
     // it into every violation report it sends.
@@ -286,19 +293,28 @@ fn csp_violation_reports_reach_phiguard_scrubbed() {
         .collect();
     println!("phiguard counted: {counted:#?}");
     let audit = poll(
-        "a csp_violation audit event",
+        "the csp_violation audit event of the blocked inline script",
         || {
-            let out = front.phiguard.process.stdout();
-            let events: Vec<String> = out
+            front
+                .phiguard
+                .process
+                .stdout()
                 .lines()
-                .filter(|l| l.contains("\"csp_violation\""))
-                .map(str::to_owned)
-                .collect();
-            (!events.is_empty()).then_some(events)
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|e| {
+                    e["event"] == "csp_violation"
+                        && e["route"] == "portal"
+                        && e["directive"] == "script-src-elem"
+                        && e["blocked"] == "inline"
+                })
         },
         || front.output(),
     );
-    println!("phiguard audited: {audit:#?}");
+    println!("phiguard audited: {audit:#}");
+    assert_eq!(
+        audit["document_path"], "/portal",
+        "the audit event should keep the page path without its query: {audit:#}"
+    );
     let output = front.output();
     assert!(
         phi_in(&output).is_empty(),
@@ -321,7 +337,7 @@ fn csp_violation_reports_reach_phiguard_scrubbed() {
 
 #[test]
 fn without_phiguard_injected_and_vendor_scripts_run() {
-    let _one = one_at_a_time();
+    let _slot = browser_slot();
     let (demo, browser) = start();
     let seen = load_portal(&browser, &demo.origin("/portal"));
     println!("straight from the origin: {seen:#?}");
@@ -355,7 +371,7 @@ fn without_phiguard_injected_and_vendor_scripts_run() {
 
 #[test]
 fn form_beacon_reaches_the_sink_without_phi() {
-    let _one = one_at_a_time();
+    let _slot = browser_slot();
     let (demo, browser) = start();
     load_portal(&browser, &demo.proxy("/portal"));
     let status = submit_profile_form(&browser);
@@ -397,7 +413,7 @@ fn form_beacon_reaches_the_sink_without_phi() {
 
 #[test]
 fn without_phiguard_the_beacon_carries_phi_to_the_sink() {
-    let _one = one_at_a_time();
+    let _slot = browser_slot();
     let (demo, browser) = start();
     load_portal(&browser, &demo.origin("/portal"));
     let status = submit_profile_form(&browser);
@@ -423,7 +439,7 @@ fn without_phiguard_the_beacon_carries_phi_to_the_sink() {
 
 #[test]
 fn session_cookie_is_httponly_secure_and_samesite() {
-    let _one = one_at_a_time();
+    let _slot = browser_slot();
     let (demo, browser) = start();
     let cookie = session_cookie(&browser, &demo.proxy("/portal"));
     println!("through phiguard: {cookie:#?}");
@@ -451,7 +467,7 @@ fn session_cookie_is_httponly_secure_and_samesite() {
 
 #[test]
 fn without_phiguard_the_session_cookie_is_readable_and_unflagged() {
-    let _one = one_at_a_time();
+    let _slot = browser_slot();
     let (demo, browser) = start();
     let cookie = session_cookie(&browser, &demo.origin("/portal"));
     println!("straight from the origin: {cookie:#?}");
@@ -475,7 +491,7 @@ fn without_phiguard_the_session_cookie_is_readable_and_unflagged() {
 
 #[test]
 fn checkout_complete_clears_the_phi_left_in_local_storage() {
-    let _one = one_at_a_time();
+    let _slot = browser_slot();
     let (demo, browser) = start();
     let storage = checkout(&browser, |p| demo.proxy(p));
     println!("through phiguard: {storage:#?}");
@@ -497,7 +513,7 @@ fn checkout_complete_clears_the_phi_left_in_local_storage() {
 
 #[test]
 fn without_phiguard_checkout_complete_leaves_the_phi_in_local_storage() {
-    let _one = one_at_a_time();
+    let _slot = browser_slot();
     let (demo, browser) = start();
     let storage = checkout(&browser, |p| demo.origin(p));
     println!("straight from the origin: {storage:#?}");

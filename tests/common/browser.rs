@@ -3,14 +3,15 @@
 //! `fantoccini` WebDriver client so tests read like the rest of the harness.
 //!
 //! Every call has a deadline; chromedriver (and with it Chromium) is stopped when the
-//! [`Browser`] drops. Browsers run one at a time per test binary ([`one_at_a_time`]): the
-//! machines have two cores, and two Chromiums starting at once only make both slow.
+//! [`Browser`] drops. At most [`PARALLEL_BROWSERS`] tests of a binary hold a browser at once
+//! ([`browser_slot`]): the machines have two cores, and more Chromiums at once only make
+//! each slower.
 
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::wd::WebDriverCompatibleCommand;
@@ -36,16 +37,37 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1000,640",
+    "--window-size=1000,800",
 ];
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+/// How many browser tests of one test binary run at once.
+pub const PARALLEL_BROWSERS: usize = 2;
 
-/// Held for the length of a browser test: browsers in one test binary run one after another.
-pub fn one_at_a_time() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Browser tests running now.
+static RUNNING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// A place among the [`PARALLEL_BROWSERS`] browser tests that run at once; freed on drop
+/// (also when the test panics).
+pub struct BrowserSlot(());
+
+/// Waits for a free [`BrowserSlot`]; hold it for the length of the test.
+pub fn browser_slot() -> BrowserSlot {
+    let (count, freed) = &RUNNING;
+    let mut running = count.lock().unwrap_or_else(|p| p.into_inner());
+    while *running >= PARALLEL_BROWSERS {
+        running = freed.wait(running).unwrap_or_else(|p| p.into_inner());
+    }
+    *running += 1;
+    BrowserSlot(())
+}
+
+impl Drop for BrowserSlot {
+    fn drop(&mut self) {
+        let (count, freed) = &RUNNING;
+        let mut running = count.lock().unwrap_or_else(|p| p.into_inner());
+        *running -= 1;
+        freed.notify_one();
+    }
 }
 
 /// The first of `names` found on `PATH`.
