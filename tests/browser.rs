@@ -24,7 +24,6 @@ mod portal_demo;
 use std::time::Duration;
 
 use browser::{browser_slot, Browser};
-use common::metric_value;
 use portal_demo::{Demo, TlsFront, BACKGROUND_TIMEOUT};
 use serde_json::Value;
 
@@ -278,18 +277,19 @@ fn csp_violation_reports_reach_phiguard_scrubbed() {
         "the browser's violations do not carry the page URL with its PHI, so this test \
          would not show scrubbing: {seen:#?}"
     );
-    let series = r#"phiguard_csp_violations_total{route="portal",directive="script-src-elem"}"#;
     let metrics = poll(
         "phiguard to count the browser's CSP violation reports",
         || {
             let text = front.phiguard.metrics_now();
-            (metric_value(&text, series).unwrap_or(0.0) >= 1.0).then_some(text)
+            let labels = [r#"route="portal""#, r#"directive="script-src-elem""#];
+            (labelled_sample(&text, "phiguard_csp_violations_total", &labels) >= 1.0)
+                .then_some(text)
         },
         || front.output(),
     );
     let counted: Vec<&str> = metrics
         .lines()
-        .filter(|l| l.starts_with("phiguard_csp_violations_total"))
+        .filter(|l| l.starts_with("phiguard_csp_violations_total") && !l.ends_with(" 0"))
         .collect();
     println!("phiguard counted: {counted:#?}");
     let audit = poll(
@@ -549,6 +549,19 @@ fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>, context: impl Fn() -> S
 
 fn ureq_text(url: &str) -> String {
     common::get(url).body
+}
+
+/// The sample of `name` carrying every one of `labels` (`key="value"`, in any order) in
+/// Prometheus text; 0 when none.
+fn labelled_sample(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{'))
+        })
+        .filter(|l| labels.iter().all(|label| l.contains(label)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// The sum of every sample of `name` in Prometheus text (0 when none).
