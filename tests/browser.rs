@@ -24,7 +24,8 @@ mod portal_demo;
 use std::time::Duration;
 
 use browser::{browser_slot, Browser};
-use portal_demo::{Demo, TlsFront, BACKGROUND_TIMEOUT};
+use common::Pki;
+use portal_demo::{trust_switch, Demo, TlsFront, BACKGROUND_TIMEOUT};
 use serde_json::Value;
 
 /// The synthetic PHI the demo pages carry, as it appears in pages, URLs and reports.
@@ -256,10 +257,19 @@ fn csp_runs_the_nonced_site_script_and_blocks_injected_and_vendor_scripts() {
 #[test]
 fn csp_violation_reports_reach_phiguard_scrubbed() {
     let _slot = browser_slot();
-    let demo = Demo::start();
-    let front = TlsFront::start(&demo);
-    // Chromium's Reporting API batches reports for a minute unless told otherwise.
-    let browser = Browser::start(&[&front.trust_switch(), "--short-reporting-delay"]);
+    let pki = Pki::generate();
+    let trust = trust_switch(&pki);
+    let (demo, front, browser) = std::thread::scope(|s| {
+        let servers = s.spawn(|| {
+            let demo = Demo::start();
+            let front = TlsFront::start(&demo, pki);
+            (demo, front)
+        });
+        // Chromium's Reporting API batches reports for a minute unless told otherwise.
+        let browser = Browser::start(&[&trust, "--short-reporting-delay"]);
+        let (demo, front) = servers.join().expect("the demo and its TLS front started");
+        (demo, front, browser)
+    });
     // A page URL carrying PHI (as magic links and badly built portals do): the browser puts
     // it into every violation report it sends.
     let url = front.url("/portal?email=jane.doe%40example.com&dob=1984-07-12");

@@ -119,12 +119,12 @@ impl Demo {
 pub struct TlsFront {
     /// The phiguard process (`phiguard run`).
     pub phiguard: PhiGuard,
-    pki: Pki,
 }
 
 impl TlsFront {
-    /// Starts phiguard with the embedded demo config, its upstreams pointing at `demo`.
-    pub fn start(demo: &Demo) -> Self {
+    /// Starts phiguard with the embedded demo config, its upstreams pointing at `demo`, its
+    /// TLS listener serving `pki`'s leaf certificate.
+    pub fn start(demo: &Demo, pki: Pki) -> Self {
         let text = phiguard::demo::DEMO_CONFIG
             .replace("${ORIGIN_PORT}", &demo.origin_port().to_string())
             .replace("${SINK_PORT}", &demo.sink_port().to_string());
@@ -136,28 +136,13 @@ impl TlsFront {
             map.remove(key);
         }
         let body = serde_yaml::to_string(&config).unwrap();
-        let pki = Pki::generate();
         let phiguard = PhiGuard::start_with(&body, pki.listener());
-        Self { phiguard, pki }
+        Self { phiguard }
     }
 
     /// A URL on the TLS listener.
     pub fn url(&self, path: &str) -> String {
         self.phiguard.url(path)
-    }
-
-    /// The Chromium switch that trusts this front's certificate key and no other:
-    /// `--ignore-certificate-errors-spki-list=<base64 SHA-256 of its SubjectPublicKeyInfo>`.
-    pub fn trust_switch(&self) -> String {
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        let pem = std::fs::read_to_string(&self.pki.key_file).unwrap();
-        let key = rcgen::KeyPair::from_pem(&pem).unwrap();
-        let spki = sha2::Sha256::digest(key.public_key_der());
-        format!(
-            "--ignore-certificate-errors-spki-list={}",
-            base64::engine::general_purpose::STANDARD.encode(spki)
-        )
     }
 
     /// Everything this phiguard wrote so far (stdout: access log and audit trail, then
@@ -169,6 +154,20 @@ impl TlsFront {
             self.phiguard.process.stderr()
         )
     }
+}
+
+/// The Chromium switch that trusts `pki`'s leaf key and no other certificate:
+/// `--ignore-certificate-errors-spki-list=<base64 SHA-256 of its SubjectPublicKeyInfo>`.
+pub fn trust_switch(pki: &Pki) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let pem = std::fs::read_to_string(&pki.key_file).unwrap();
+    let key = rcgen::KeyPair::from_pem(&pem).unwrap();
+    let spki = sha2::Sha256::digest(key.public_key_der());
+    format!(
+        "--ignore-certificate-errors-spki-list={}",
+        base64::engine::general_purpose::STANDARD.encode(spki)
+    )
 }
 
 /// How long the suite waits for something the browser does in the background (a beacon, a
