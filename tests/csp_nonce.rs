@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use common::*;
 
-/// A page with every case: real tags (one carrying a stale nonce, one split by the chunked
-/// upstream mid-name), and `<script` inside a comment, an attribute value and a script body.
+/// A page with every case: real tags (an external script carrying a stale nonce, which gets
+/// none, and one split by the chunked upstream mid-name), and `<script` inside a comment, an attribute value and a script body.
 const PAGE: &str = "<!doctype html><html><head>\
 <style>body{color:#333}</style>\
 <script>window.ok = 1;</script>\
@@ -31,13 +31,13 @@ const PAGE: &str = "<!doctype html><html><head>\
 const EXPECTED: &str = "<!doctype html><html><head>\
 <style nonce=\"N\">body{color:#333}</style>\
 <script nonce=\"N\">window.ok = 1;</script>\
-<script nonce=\"N\" nonce=\"stale\" src=\"/app.js\"></script>\
+<script nonce=\"stale\" src=\"/app.js\"></script>\
 </head><body>\
 <!-- <script>commented()</script> -->\
 <a title=\"<script>attr()</script>\" href=\"/x\">x</a>\
 <script nonce=\"N\">var s = '<script>inner()</script' + '>';</script>\
 <p>hello</p>\
-<SCRIPT nonce=\"N\" type=module>late()</SCRIPT>\
+<SCRIPT type=module nonce=\"N\">late()</SCRIPT>\
 </body></html>";
 
 fn gzip(data: &[u8]) -> Vec<u8> {

@@ -149,11 +149,24 @@ struct ReportingApiEntry<'a> {
     body: Option<RawViolation<'a>>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A report body, told apart by its first byte: an untagged enum would not do, as serde
+/// reads a struct from a sequence too (a one-entry Reporting API array would parse as an
+/// empty `report-uri` body).
 enum Body<'a> {
-    ReportUri(#[serde(borrow)] ReportUriBody<'a>),
-    ReportingApi(#[serde(borrow)] Vec<ReportingApiEntry<'a>>),
+    ReportingApi(Vec<ReportingApiEntry<'a>>),
+    ReportUri(ReportUriBody<'a>),
+}
+
+impl<'a> Body<'a> {
+    fn parse(body: &'a [u8]) -> Result<Self, Rejection> {
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        let parsed = match first {
+            Some(b'[') => serde_json::from_slice(body).map(Body::ReportingApi),
+            Some(b'{') => serde_json::from_slice(body).map(Body::ReportUri),
+            _ => return Err(Rejection::BadJson),
+        };
+        parsed.map_err(|_| Rejection::BadJson)
+    }
 }
 
 /// A violation reduced to what may be written and counted.
@@ -183,7 +196,7 @@ pub fn parse(
     policy: &Policy,
     scrubber: &Profile,
 ) -> Result<Vec<Violation>, Rejection> {
-    let parsed: Body<'_> = serde_json::from_slice(body).map_err(|_| Rejection::BadJson)?;
+    let parsed = Body::parse(body)?;
     let raws: Vec<RawViolation<'_>> = match parsed {
         Body::ReportUri(b) => vec![b.report],
         Body::ReportingApi(entries) => entries
@@ -560,6 +573,21 @@ routes:
     }
 
     #[test]
+    fn a_one_entry_reporting_api_array_is_read_as_one() {
+        let body = br#"[{"type": "csp-violation", "url": "https://shop.example/portal",
+            "body": {"documentURL": "https://shop.example/portal?email=jane.doe@example.com",
+                     "effectiveDirective": "script-src-elem",
+                     "blockedURL": "http://vendor.example:9003/vendor.js"}}]"#;
+        let p = policy();
+        let v = parse(body, &p, &Profile::builtin_default()).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].route, v[0].directive), (Some(0), "script-src-elem"));
+        assert_eq!(v[0].blocked, "http://vendor.example:9003");
+        assert_eq!(v[0].document_path, "/portal");
+        assert_phi_free(&v[0]);
+    }
+
+    #[test]
     fn wrong_shapes_are_bad_json() {
         let p = policy();
         let scrubber = Profile::builtin_default();
@@ -569,6 +597,8 @@ routes:
             b"{\"csp-report\": 3}",
             b"\"x\"",
             b"[1]",
+            b"[{}]",
+            b"[{\"csp-report\": {}}]",
         ] {
             assert_eq!(
                 parse(body, &p, &scrubber),

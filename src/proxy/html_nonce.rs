@@ -9,9 +9,13 @@
 //! (until their matching end tag) and `<plaintext>` (to the end). So `<script` inside a
 //! script body, a comment or an attribute value is left alone.
 //!
-//! ` nonce="N"` is inserted right after the tag name (`<script nonce="N" src=…>`), so it is
-//! the element's first `nonce` attribute: HTML keeps the first of duplicate attributes, so a
-//! nonce the origin (or an injected tag) carries loses.
+//! Only **inline** elements get the nonce: a `<script src=…>` does not, since a nonce would
+//! let a third-party script past the policy's host list. ` nonce="N"` is inserted just before
+//! the start tag's `>` (`<script type=module nonce="N">`), once the tag's attributes are
+//! known. A tag that already carries a `nonce` keeps it first (HTML keeps the first of
+//! duplicate attributes), so a stale or injected nonce is still refused by the browser:
+//! the policy holds only this response's nonce. A tag whose last attribute is a bare `a=`
+//! gets no nonce (inserting there would become that attribute's value) and stays blocked.
 //!
 //! All state lives in the struct: a tag split across chunks needs no carried bytes, and
 //! rewriting a body in any split gives the same bytes as rewriting it whole. A chunk without
@@ -27,6 +31,9 @@ use crate::policy::csp::Nonce;
 
 /// Longest tag name remembered (`plaintext`, `noframes`, `textarea`).
 const NAME_MAX: usize = 9;
+
+/// Longest attribute name remembered (`src`).
+const ATTR_MAX: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -108,6 +115,12 @@ pub struct NonceInjector {
     next_content: Content,
     /// The raw-text element whose end tag is awaited.
     raw_end: &'static [u8],
+    /// The start tag being read is a `<script>` or `<style>` that gets the nonce at its
+    /// `>` unless it turns out to load an external script (`src`).
+    wants_nonce: bool,
+    /// The current attribute name (lowercased, first [`ATTR_MAX`] bytes) and its length.
+    attr: [u8; ATTR_MAX],
+    attr_len: usize,
     /// ` nonce="N"`.
     attribute: [u8; 9 + crate::policy::csp::NONCE_LEN],
     /// Insertion offsets within the current chunk (kept to reuse the allocation).
@@ -133,6 +146,9 @@ impl NonceInjector {
             end_tag: false,
             next_content: Content::Markup,
             raw_end: b"",
+            wants_nonce: false,
+            attr: [0; ATTR_MAX],
+            attr_len: 0,
             attribute,
             offsets: Vec::new(),
             inserted: 0,
@@ -192,17 +208,18 @@ impl NonceInjector {
         self.name_len == name.len() && &self.name[..name.len()] == name
     }
 
-    /// The tag name ended at offset `at` of the chunk.
-    fn name_ended(&mut self, at: usize) {
+    /// The tag name ended.
+    fn name_ended(&mut self) {
         self.next_content = Content::Markup;
+        self.wants_nonce = false;
         if self.end_tag {
             return;
         }
         if self.name_is(b"script") {
-            self.offsets.push(at);
+            self.wants_nonce = true;
             self.next_content = Content::Script;
         } else if self.name_is(b"style") {
-            self.offsets.push(at);
+            self.wants_nonce = true;
             self.next_content = Content::Raw(b"style");
         } else if self.name_is(b"plaintext") {
             self.next_content = Content::Plaintext;
@@ -211,10 +228,35 @@ impl NonceInjector {
         }
     }
 
-    /// The tag's `>`: where the tokenizer goes next.
-    fn tag_closed(&mut self) -> State {
+    /// An attribute name starts with `b`.
+    fn start_attr(&mut self, b: u8) {
+        self.attr_len = 0;
+        self.push_attr(b);
+    }
+
+    fn push_attr(&mut self, b: u8) {
+        if self.attr_len < ATTR_MAX {
+            self.attr[self.attr_len] = b.to_ascii_lowercase();
+        }
+        self.attr_len = self.attr_len.saturating_add(1);
+    }
+
+    /// The attribute name ended: a `src` makes the script external (no nonce).
+    fn attr_ended(&mut self) {
+        if self.attr_len == 3 && &self.attr == b"src" {
+            self.wants_nonce = false;
+        }
+    }
+
+    /// The tag's `>` at offset `at` of the chunk: inserts the nonce before it when the tag
+    /// is an inline script or style; gives where the tokenizer goes next.
+    fn tag_closed(&mut self, at: usize) -> State {
         if self.end_tag {
             return State::Data;
+        }
+        if self.wants_nonce {
+            self.offsets.push(at);
+            self.wants_nonce = false;
         }
         match self.next_content {
             Content::Markup => State::Data,
@@ -330,16 +372,16 @@ impl NonceInjector {
                 },
                 TagName => match b {
                     _ if is_ws(b) => {
-                        self.name_ended(i);
+                        self.name_ended();
                         (BeforeAttrName, true)
                     }
                     b'/' => {
-                        self.name_ended(i);
+                        self.name_ended();
                         (SelfClosing, true)
                     }
                     b'>' => {
-                        self.name_ended(i);
-                        (self.tag_closed(), true)
+                        self.name_ended();
+                        (self.tag_closed(i), true)
                     }
                     _ => {
                         self.push_name(b);
@@ -349,39 +391,64 @@ impl NonceInjector {
                 BeforeAttrName => match b {
                     _ if is_ws(b) => (BeforeAttrName, true),
                     b'/' => (SelfClosing, true),
-                    b'>' => (self.tag_closed(), true),
-                    _ => (AttrName, true),
+                    b'>' => (self.tag_closed(i), true),
+                    _ => {
+                        self.start_attr(b);
+                        (AttrName, true)
+                    }
                 },
                 AttrName => match b {
-                    _ if is_ws(b) => (AfterAttrName, true),
-                    b'/' => (SelfClosing, true),
-                    b'>' => (self.tag_closed(), true),
-                    b'=' => (BeforeAttrValue, true),
-                    _ => (AttrName, true),
+                    _ if is_ws(b) => {
+                        self.attr_ended();
+                        (AfterAttrName, true)
+                    }
+                    b'/' => {
+                        self.attr_ended();
+                        (SelfClosing, true)
+                    }
+                    b'>' => {
+                        self.attr_ended();
+                        (self.tag_closed(i), true)
+                    }
+                    b'=' => {
+                        self.attr_ended();
+                        (BeforeAttrValue, true)
+                    }
+                    _ => {
+                        self.push_attr(b);
+                        (AttrName, true)
+                    }
                 },
                 AfterAttrName => match b {
                     _ if is_ws(b) => (AfterAttrName, true),
                     b'/' => (SelfClosing, true),
                     b'=' => (BeforeAttrValue, true),
-                    b'>' => (self.tag_closed(), true),
-                    _ => (AttrName, true),
+                    b'>' => (self.tag_closed(i), true),
+                    _ => {
+                        self.start_attr(b);
+                        (AttrName, true)
+                    }
                 },
                 BeforeAttrValue => match b {
                     _ if is_ws(b) => (BeforeAttrValue, true),
                     b'"' => (AttrValueDq, true),
                     b'\'' => (AttrValueSq, true),
-                    b'>' => (self.tag_closed(), true),
+                    b'>' => {
+                        // `a=>`: a nonce inserted here would become `a`'s value.
+                        self.wants_nonce = false;
+                        (self.tag_closed(i), true)
+                    }
                     _ => (AttrValueUnq, false),
                 },
                 AttrValueUnq => match b {
                     _ if is_ws(b) => (BeforeAttrName, true),
-                    b'>' => (self.tag_closed(), true),
+                    b'>' => (self.tag_closed(i), true),
                     _ => (AttrValueUnq, true),
                 },
                 SelfClosing => match b {
                     // A self-closing flag on a non-void element is ignored by HTML:
                     // `<script/>` still opens a script.
-                    b'>' => (self.tag_closed(), true),
+                    b'>' => (self.tag_closed(i), true),
                     _ => (BeforeAttrName, false),
                 },
                 MarkupOpen => match b {
@@ -607,20 +674,41 @@ mod tests {
     }
 
     #[test]
-    fn script_and_style_start_tags_get_the_nonce_first() {
+    fn inline_script_and_style_start_tags_get_the_nonce() {
         assert_eq!(
             shown("<p>x</p><script>a()</script><STYLE media=x>b{}</STYLE><script/>"),
-            "<p>x</p><script nonce=\"N\">a()</script><STYLE nonce=\"N\" media=x>b{}</STYLE>\
-             <script nonce=\"N\"/>"
-        );
-        assert_eq!(
-            shown("<script nonce=\"stale\" src=/a.js></script>"),
-            "<script nonce=\"N\" nonce=\"stale\" src=/a.js></script>"
+            "<p>x</p><script nonce=\"N\">a()</script><STYLE media=x nonce=\"N\">b{}</STYLE>\
+             <script/ nonce=\"N\">"
         );
         assert_eq!(
             shown("<script\ntype=module>x</script>"),
-            "<script nonce=\"N\"\ntype=module>x</script>"
+            "<script\ntype=module nonce=\"N\">x</script>"
         );
+        // A stale nonce stays first and so stays refused.
+        assert_eq!(
+            shown("<script nonce=stale>x</script>"),
+            "<script nonce=stale nonce=\"N\">x</script>"
+        );
+    }
+
+    #[test]
+    fn external_scripts_get_no_nonce() {
+        for html in [
+            "<script src=/a.js></script>",
+            "<script nonce=\"stale\" src=/a.js></script>",
+            "<script SRC=\"https://cdn.example/x.js\" async></script>",
+            "<script type=module src></script>",
+            "<script async src='x.js'/>",
+        ] {
+            assert_eq!(shown(html), html, "{html}");
+        }
+        // Look-alike attribute names are not `src`.
+        assert_eq!(
+            shown("<script data-src=/a.js srcset=x>y</script>"),
+            "<script data-src=/a.js srcset=x nonce=\"N\">y</script>"
+        );
+        // A bare `a=` before `>` would swallow the nonce as its value: none is inserted.
+        assert_eq!(shown("<script a=>x</script>"), "<script a=>x</script>");
     }
 
     #[test]
