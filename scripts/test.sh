@@ -9,6 +9,8 @@ command -v cmake >/dev/null 2>&1 || need+=(cmake)          # pingora builds libz
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)   # shared rate-limit tests
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)                 # tests/browser.rs
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -3,6 +3,8 @@
 //! front of both, all on 127.0.0.1 with the embedded `config/demo.yaml`.
 
 mod origin;
+mod pages;
+mod relay;
 mod sink;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -65,7 +67,11 @@ pub fn config(ports: DemoPorts) -> Result<LoadedConfig, ConfigError> {
 /// Starts the demo origin and the tracker sink.
 pub fn start_backends(ports: DemoPorts) -> Result<(), DemoError> {
     let local = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    serve::spawn("demo-origin", local(ports.origin), DemoOrigin)?;
+    serve::spawn(
+        "demo-origin",
+        local(ports.origin),
+        DemoOrigin::new(local(ports.sink)),
+    )?;
     serve::spawn("tracker-sink", local(ports.sink), TrackerSink::default())?;
     Ok(())
 }
@@ -78,6 +84,8 @@ pub fn banner(ports: DemoPorts) -> String {
          admin http://127.0.0.1:{a}\n\
          origin http://127.0.0.1:{o}\n\
          sink http://127.0.0.1:{s}\n\
+         \n\
+         Open http://127.0.0.1:{p}/portal in a browser, and http://127.0.0.1:{o}/portal (no phiguard) to compare.\n\
          \n\
          Try:\n\
          \x20 curl -si http://127.0.0.1:{p}/account          # security headers, hardened cookies, no-store\n\

@@ -1,12 +1,18 @@
 //! The demo origin: a tiny patient portal that behaves like many real ones do, badly. It
-//! sends a `Server` and `X-Powered-By` header, session cookies without `Secure`/`HttpOnly`,
-//! and cacheable account pages, so the proxy's fixes are visible. All data is synthetic.
+//! sends a `Server` and `X-Powered-By` header, session cookies without `Secure`/`HttpOnly`/
+//! `SameSite`, cacheable account pages, no CSP and no `Clear-Site-Data`, serves pages whose
+//! scripts leak (see [`super::pages`]) and relays its own `/t/collect` to the tracker sink
+//! unredacted, so the proxy's fixes are visible. All data is synthetic.
+
+use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, SET_COOKIE};
 use http::{HeaderValue, Method, Response, StatusCode};
 use http_body_util::Full;
 
+use super::pages::Pages;
+use super::relay::relay_to_sink;
 use crate::serve::{respond, text, Handler, SimpleRequest};
 
 const PORTAL_PAGE: &str = r#"<!doctype html>
@@ -15,6 +21,7 @@ const PORTAL_PAGE: &str = r#"<!doctype html>
 <h1>Demo Patient Portal</h1>
 <p>Everything on this page is synthetic.</p>
 <ul>
+  <li><a href="/portal">Patient portal</a></li>
   <li><a href="/account">My account</a></li>
   <li><a href="/apps/appointments/1001">Appointment 1001</a></li>
   <li><a href="/account/logout">Log out</a></li>
@@ -22,9 +29,30 @@ const PORTAL_PAGE: &str = r#"<!doctype html>
 </body></html>
 "#;
 
+/// The portal's session cookie, as the origin sets it: no `Secure`, `HttpOnly` or `SameSite`.
+const PORTAL_SESSION_COOKIE: &str = "_session_id=demo-portal-session-7f3a; Path=/";
+
 /// The demo origin's request handler.
-#[derive(Debug, Default)]
-pub struct DemoOrigin;
+#[derive(Debug)]
+pub struct DemoOrigin {
+    pages: Pages,
+    sink: SocketAddr,
+}
+
+impl DemoOrigin {
+    /// An origin whose pages load their vendor script from `sink` (another origin) and whose
+    /// `/t/collect` is relayed to the tracker sink at `sink`.
+    pub fn new(sink: SocketAddr) -> Self {
+        Self {
+            pages: Pages::render(sink),
+            sink,
+        }
+    }
+}
+
+fn html(body: &Bytes) -> Response<Full<Bytes>> {
+    respond(StatusCode::OK, "text/html; charset=utf-8", body.clone())
+}
 
 impl Handler for DemoOrigin {
     fn handle(&self, req: SimpleRequest) -> Response<Full<Bytes>> {
@@ -35,6 +63,21 @@ impl Handler for DemoOrigin {
                 "text/html; charset=utf-8",
                 Bytes::from_static(PORTAL_PAGE.as_bytes()),
             ),
+            (&Method::GET, "/portal") => {
+                let mut r = html(&self.pages.portal);
+                r.headers_mut()
+                    .append(SET_COOKIE, HeaderValue::from_static(PORTAL_SESSION_COOKIE));
+                r
+            }
+            (&Method::GET, "/portal/checkout") => html(&self.pages.checkout),
+            (&Method::GET, "/portal/checkout/complete") => html(&self.pages.checkout_complete),
+            (&Method::GET | &Method::POST, "/t/collect") => match relay_to_sink(self.sink, &req) {
+                Ok(()) => text(StatusCode::NO_CONTENT, ""),
+                Err(e) => {
+                    log::warn!("demo origin: {e}");
+                    text(StatusCode::BAD_GATEWAY, "tracker unavailable\n")
+                }
+            },
             (&Method::GET, "/account") => {
                 let mut r = respond(
                     StatusCode::OK,

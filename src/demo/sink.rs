@@ -1,6 +1,7 @@
-//! The tracker sink: stands in for a third-party tracker. It records every request it
-//! receives (the last 1,000) and shows them as JSON at `GET /_sink/requests`;
-//! `DELETE /_sink/requests` forgets them.
+//! The tracker sink: stands in for a third-party tracker and vendor. It records every request
+//! it receives (the last 1,000) and shows them as JSON at `GET /_sink/requests`;
+//! `DELETE /_sink/requests` forgets them. It also serves the demo portal's third-party
+//! "chat vendor" script at `GET /vendor.js` (recorded too, as a vendor sees it).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -13,6 +14,10 @@ use serde::Serialize;
 use crate::serve::{respond, text, Handler, SimpleRequest};
 
 const KEEP: usize = 1000;
+
+/// The chat vendor's script: it marks that it ran (and could read the page it runs in).
+const VENDOR_JS: &[u8] = b"// Demo chat vendor (synthetic): runs with full access to the page.\n\
+window.chatVendorRan = true;\n";
 
 /// One recorded request.
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +69,13 @@ impl Handler for TrackerSink {
                     headers: header_map(&req.headers),
                     body: String::from_utf8_lossy(&req.body).into_owned(),
                 });
+                if req.method == Method::GET && req.uri.path() == "/vendor.js" {
+                    return respond(
+                        StatusCode::OK,
+                        "text/javascript; charset=utf-8",
+                        Bytes::from_static(VENDOR_JS),
+                    );
+                }
                 respond(
                     StatusCode::OK,
                     "application/json",
