@@ -23,6 +23,7 @@ use crate::types::PhiType;
 use context::{keyword_automaton, keyword_before, ContextIndex};
 use keys::KeyClass;
 use patterns::{Check, Context, PatternDef};
+use prefilter::Summary;
 use shape::Shape;
 use starts::KeywordStarts;
 
@@ -63,6 +64,9 @@ struct Group {
     /// For each pattern: what an accepted hit needs (from its regex and its
     /// post-match check). A haystack that meets none of them is skipped.
     needs: Vec<Need>,
+    /// For each pattern: the bytes a match can start with (anchored tries
+    /// skip patterns that cannot start at a position).
+    first: Vec<[bool; 256]>,
 }
 
 /// What an accepted hit of one pattern needs at least.
@@ -77,13 +81,11 @@ struct Need {
 }
 
 impl Group {
-    /// Whether `hay`, holding `digits` ASCII digits, may hold a hit.
-    fn may_match(&self, hay: &[u8], digits: usize) -> bool {
-        self.needs.iter().any(|n| {
-            hay.len() >= n.len
-                && digits >= n.digits
-                && n.byte.is_none_or(|b| memchr::memchr(b, hay).is_some())
-        })
+    /// Whether a haystack of `len` bytes summarised by `sum` may hold a hit.
+    fn may_match(&self, len: usize, sum: &Summary<'_>) -> bool {
+        self.needs
+            .iter()
+            .any(|n| len >= n.len && sum.digits >= n.digits && n.byte.is_none_or(|b| sum.has(b)))
     }
 }
 
@@ -164,6 +166,7 @@ fn build_group(
             byte: sh.required_punct(),
         })
         .collect();
+    let first = shapes.iter().map(|sh| sh.first).collect();
     let syntax = syntax::Config::new().unicode(false).utf8(false);
     let engine = if dense_dfa {
         Engine::Dense(Box::new(
@@ -197,6 +200,7 @@ fn build_group(
         defs,
         starts: None,
         needs,
+        first,
     }))
 }
 
@@ -302,20 +306,20 @@ impl Scanner {
     /// (at equal starts the longer hit wins).
     pub fn scan(&self, hay: &[u8], ctx: ScanCtx, out: &mut Vec<Hit>) {
         let first = out.len();
-        // Every pattern needs a few digits or a minimum length: skip groups
-        // that cannot match this haystack. Cheap on short field values.
-        let digits = prefilter::count_digits(hay);
+        // Every pattern needs a few digits, a minimum length or a certain
+        // byte: skip groups that cannot match this haystack.
+        let sum = Summary::of(hay);
         for group in &self.groups {
             if !self.prefilter {
                 self.scan_group_reference(group, hay, ctx, out);
-            } else if group.may_match(hay, digits) {
+            } else if group.may_match(hay.len(), &sum) {
                 self.scan_group(group, hay, ctx, out);
             }
         }
-        if self.ipv6 && memchr::memchr(b':', hay).is_some() {
+        if self.ipv6 && sum.has(b':') {
             scan_ipv6(hay, out);
         }
-        if self.email {
+        if self.email && (sum.has(b'@') || sum.has(b'%')) {
             scan_email(hay, out);
         }
         for det in &self.custom {
@@ -424,7 +428,13 @@ impl Scanner {
         from: usize,
         ctx: ScanCtx,
     ) -> Option<(PhiType, Range<usize>, usize)> {
+        let b = hay.get(start).copied()?;
+        // Numeric candidates right after a number are all rejected as glued.
+        let glued_start = glued_before(hay, start);
         for (next, def) in group.defs.iter().enumerate().skip(from) {
+            if !group.first[next][usize::from(b)] || (def.numeric && glued_start) {
+                continue;
+            }
             let pattern = PatternID::new(next).ok()?;
             let input = Input::new(hay)
                 .range(start..)
@@ -717,19 +727,24 @@ fn custom_validate(v: ValidatorSpec, s: &[u8]) -> bool {
     }
 }
 
+/// A numeric candidate starting at `s` would be glued to the number before it.
+fn glued_before(hay: &[u8], s: usize) -> bool {
+    if s == 0 {
+        return false;
+    }
+    let p = hay[s - 1];
+    // `%20.8.1.8`: the leading digits belong to a percent escape.
+    p.is_ascii_digit()
+        || p == b'%'
+        || (matches!(p, b'.' | b'-' | b'/' | b',') && s >= 2 && hay[s - 2].is_ascii_digit())
+}
+
 /// A numeric candidate glued to a longer number (`1.2125550143`, `2125550143-7`).
 fn glued(hay: &[u8], r: &Range<usize>) -> bool {
-    let (s, e) = (r.start, r.end);
-    if s > 0 {
-        let p = hay[s - 1];
-        // `%20.8.1.8`: the leading digits belong to a percent escape.
-        if p.is_ascii_digit()
-            || p == b'%'
-            || (matches!(p, b'.' | b'-' | b'/' | b',') && s >= 2 && hay[s - 2].is_ascii_digit())
-        {
-            return true;
-        }
+    if glued_before(hay, r.start) {
+        return true;
     }
+    let e = r.end;
     if e < hay.len() {
         let n = hay[e];
         if n.is_ascii_digit()

@@ -52,22 +52,6 @@ pub fn count_digits(s: &[u8]) -> usize {
         .count()
 }
 
-/// Position of the first ASCII digit at or after `from`.
-pub fn next_digit(s: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while i + 8 <= s.len() {
-        let m = digit_mask(u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8])));
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    s.get(i..)?
-        .iter()
-        .position(u8::is_ascii_digit)
-        .map(|p| i + p)
-}
-
 /// Calls `f` with every word start in `s`: an ASCII alphanumeric byte at 0 or
 /// after a byte that is not one.
 #[inline]
@@ -96,6 +80,54 @@ pub fn for_each_word_start(s: &[u8], mut f: impl FnMut(usize)) {
     }
 }
 
+/// Haystacks up to this long get a full byte-presence table in one pass;
+/// longer ones answer presence questions with `memchr`.
+const TABLE_MAX: usize = 64;
+
+/// What the scanner's gates ask about a haystack, computed once per scan:
+/// its digit count and which bytes occur in it.
+#[derive(Clone, Debug)]
+pub struct Summary<'a> {
+    hay: &'a [u8],
+    /// ASCII digits in the haystack.
+    pub digits: usize,
+    /// Bit `b` set when byte `b` occurs (short haystacks only).
+    present: Option<[u64; 4]>,
+}
+
+impl<'a> Summary<'a> {
+    /// Summarises `hay`.
+    pub fn of(hay: &'a [u8]) -> Summary<'a> {
+        if hay.len() > TABLE_MAX {
+            return Summary {
+                hay,
+                digits: count_digits(hay),
+                present: None,
+            };
+        }
+        let mut present = [0u64; 4];
+        let mut digits = 0;
+        for &b in hay {
+            present[usize::from(b >> 6)] |= 1 << (b & 63);
+            digits += usize::from(b.is_ascii_digit());
+        }
+        Summary {
+            hay,
+            digits,
+            present: Some(present),
+        }
+    }
+
+    /// Whether byte `b` occurs in the haystack.
+    #[inline]
+    pub fn has(&self, b: u8) -> bool {
+        match &self.present {
+            Some(p) => p[usize::from(b >> 6)] & (1 << (b & 63)) != 0,
+            None => memchr::memchr(b, self.hay).is_some(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,16 +148,23 @@ mod tests {
     }
 
     #[test]
+    fn summaries_answer_like_the_bytes() {
+        for hay in [&b"ab 12:x@%"[..], &[b'7'; 100][..], b""] {
+            let s = Summary::of(hay);
+            assert_eq!(s.digits, hay.iter().filter(|b| b.is_ascii_digit()).count());
+            for b in 0..=255u8 {
+                assert_eq!(s.has(b), hay.contains(&b));
+            }
+        }
+    }
+
+    #[test]
     fn digits_and_word_starts() {
         let s = b"ab 12x-3 \xff9Q..longer text 4567890123";
         assert_eq!(
             count_digits(s),
             s.iter().filter(|b| b.is_ascii_digit()).count()
         );
-        assert_eq!(next_digit(s, 0), Some(3));
-        assert_eq!(next_digit(s, 9), Some(10));
-        assert_eq!(next_digit(s, 30), Some(30));
-        assert_eq!(next_digit(b"abc", 0), None);
         let mut starts = Vec::new();
         for_each_word_start(s, |p| starts.push(p));
         let expected: Vec<usize> = (0..s.len())

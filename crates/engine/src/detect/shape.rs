@@ -1,60 +1,26 @@
 //! Static facts about what a pattern can match, read off its syntax tree at
-//! compile time: which bytes a match may contain, how short it can be, how
-//! many digits it needs and how far its first digit can be from its start.
+//! compile time: how short a match can be, how many digits it needs, which
+//! bytes it must contain and which bytes it can start with.
 //!
-//! The scanner's prefilters rely on these facts to skip text that provably
-//! holds no match (see [`super::prefilter`]); deriving them from the regexes
-//! keeps the prefilters right when a pattern or a keyword list changes.
+//! The scanner's gates rely on these facts to skip haystacks that provably
+//! hold no match; deriving them from the regexes keeps the gates right when a
+//! pattern or a keyword list changes.
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::error::EngineError;
 
-/// A length bound that may be absent (no such match) or unbounded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Bound {
-    /// No match of this kind exists.
-    Never,
-    /// At most this many bytes.
-    Fin(usize),
-    /// Unbounded.
-    Inf,
-}
-
-impl Bound {
-    fn add(self, other: Bound) -> Bound {
-        match (self, other) {
-            (Bound::Never, _) | (_, Bound::Never) => Bound::Never,
-            (Bound::Inf, _) | (_, Bound::Inf) => Bound::Inf,
-            (Bound::Fin(a), Bound::Fin(b)) => Bound::Fin(a.saturating_add(b)),
-        }
-    }
-
-    fn times(self, n: Option<u32>) -> Bound {
-        match (self, n) {
-            (Bound::Never, _) => Bound::Never,
-            (_, Some(0)) | (Bound::Fin(0), _) => Bound::Fin(0),
-            (_, None) | (Bound::Inf, _) => Bound::Inf,
-            (Bound::Fin(a), Some(k)) => Bound::Fin(a.saturating_mul(k as usize)),
-        }
-    }
-}
-
 /// What every match of a pattern looks like.
 #[derive(Clone, Debug)]
 pub struct Shape {
-    /// Bytes a match may contain (a match lies inside a run of these).
-    pub class: [bool; 256],
     /// Fewest bytes in a match.
     pub min_len: usize,
     /// Fewest ASCII digits in a match.
     pub min_digits: usize,
-    /// Longest match without any digit ([`Bound::Never`]: every match has one).
-    no_digit: Bound,
-    /// Most bytes before the first digit, over matches that have one.
-    pub lead: Bound,
     /// Bytes every match contains.
     required: [bool; 256],
+    /// Bytes a non-empty match can start with.
+    pub first: [bool; 256],
 }
 
 impl Shape {
@@ -67,85 +33,56 @@ impl Shape {
         (0..=255u8).find(|&b| self.required[usize::from(b)] && b.is_ascii_punctuation())
     }
 
-    /// Whether every match contains at least one ASCII digit.
-    pub fn always_has_digit(&self) -> bool {
-        self.no_digit == Bound::Never
-    }
-
     fn empty() -> Shape {
         Shape {
-            class: [false; 256],
             min_len: 0,
             min_digits: 0,
-            no_digit: Bound::Fin(0),
-            lead: Bound::Never,
             required: [false; 256],
+            first: [false; 256],
         }
     }
 
     fn of_bytes(bytes: &[u8]) -> Shape {
         let mut s = Shape::empty();
         for &b in bytes {
-            s.class[usize::from(b)] = true;
             s.required[usize::from(b)] = true;
+        }
+        if let Some(&b) = bytes.first() {
+            s.first[usize::from(b)] = true;
         }
         s.min_len = bytes.len();
         s.min_digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-        match bytes.iter().position(u8::is_ascii_digit) {
-            Some(i) => {
-                s.no_digit = Bound::Never;
-                s.lead = Bound::Fin(i);
-            }
-            None => s.no_digit = Bound::Fin(bytes.len()),
-        }
         s
     }
 
     /// One byte out of `class`.
     fn of_class(class: [bool; 256]) -> Shape {
-        let digit = (b'0'..=b'9').any(|b| class[usize::from(b)]);
-        let other = (0..=255u8).any(|b| class[usize::from(b)] && !b.is_ascii_digit());
-        let mut required = [false; 256];
-        if class.iter().filter(|&&c| c).count() == 1 {
-            required = class;
-        }
+        let members = class.iter().filter(|&&c| c).count();
+        let all_digits = (0..=255u8).all(|b| !class[usize::from(b)] || b.is_ascii_digit());
         Shape {
-            required,
-            class,
             min_len: 1,
-            min_digits: usize::from(digit && !other),
-            no_digit: if other { Bound::Fin(1) } else { Bound::Never },
-            lead: if digit { Bound::Fin(0) } else { Bound::Never },
+            min_digits: usize::from(members > 0 && all_digits),
+            required: if members == 1 { class } else { [false; 256] },
+            first: class,
         }
     }
 
-    /// Anything at all, up to `max` bytes (used for what the analysis does not model).
-    fn opaque(max: Bound) -> Shape {
+    /// Anything at all (for what the analysis does not model).
+    fn opaque() -> Shape {
         Shape {
-            class: [true; 256],
-            min_len: 0,
-            min_digits: 0,
-            no_digit: max,
-            lead: match max {
-                Bound::Fin(n) => Bound::Fin(n.saturating_sub(1)),
-                other => other,
-            },
-            required: [false; 256],
-        }
-    }
-
-    fn union_class(&mut self, other: &Shape) {
-        for (a, b) in self.class.iter_mut().zip(other.class.iter()) {
-            *a |= *b;
+            first: [true; 256],
+            ..Shape::empty()
         }
     }
 
     fn concat(mut self, next: &Shape) -> Shape {
-        self.union_class(next);
+        if self.min_len == 0 {
+            for (a, b) in self.first.iter_mut().zip(next.first.iter()) {
+                *a |= *b;
+            }
+        }
         self.min_len = self.min_len.saturating_add(next.min_len);
         self.min_digits = self.min_digits.saturating_add(next.min_digits);
-        self.lead = self.lead.max(self.no_digit.add(next.lead));
-        self.no_digit = self.no_digit.add(next.no_digit);
         for (a, b) in self.required.iter_mut().zip(next.required.iter()) {
             *a |= *b;
         }
@@ -153,42 +90,28 @@ impl Shape {
     }
 
     fn alternate(mut self, other: &Shape) -> Shape {
-        self.union_class(other);
         self.min_len = self.min_len.min(other.min_len);
         self.min_digits = self.min_digits.min(other.min_digits);
-        self.no_digit = self.no_digit.max(other.no_digit);
-        self.lead = self.lead.max(other.lead);
         for (a, b) in self.required.iter_mut().zip(other.required.iter()) {
             *a &= *b;
+        }
+        for (a, b) in self.first.iter_mut().zip(other.first.iter()) {
+            *a |= *b;
         }
         self
     }
 
     fn repeat(sub: Shape, min: u32, max: Option<u32>) -> Shape {
         let min = min as usize;
-        let no_digit = if max == Some(0) || min == 0 {
-            sub.no_digit.times(max).max(Bound::Fin(0))
-        } else {
-            sub.no_digit.times(max)
-        };
-        // The first digit sits in some copy; all copies before it are digit-free.
-        let before = match max {
-            Some(0) => Bound::Never,
-            Some(k) => sub.no_digit.times(Some(k - 1)),
-            None => sub.no_digit.times(None),
-        };
-        let lead = if max == Some(0) {
-            Bound::Never
-        } else {
-            sub.lead.max(before.max(Bound::Fin(0)).add(sub.lead))
-        };
         Shape {
-            class: sub.class,
-            required: if min > 0 { sub.required } else { [false; 256] },
             min_len: sub.min_len.saturating_mul(min),
             min_digits: sub.min_digits.saturating_mul(min),
-            no_digit,
-            lead,
+            required: if min > 0 { sub.required } else { [false; 256] },
+            first: if max == Some(0) {
+                [false; 256]
+            } else {
+                sub.first
+            },
         }
     }
 
@@ -206,9 +129,9 @@ impl Shape {
                 }
                 Shape::of_class(class)
             }
-            // Patterns are compiled with Unicode off; a Unicode class here is a
-            // code point of up to four bytes of any kind.
-            HirKind::Class(Class::Unicode(_)) => Shape::opaque(Bound::Fin(4)),
+            // Patterns are compiled with Unicode off; a Unicode class here is
+            // a code point of any kind.
+            HirKind::Class(Class::Unicode(_)) => Shape::opaque(),
             HirKind::Repetition(r) => Shape::repeat(Shape::of_hir(&r.sub), r.min, r.max),
             HirKind::Capture(c) => Shape::of_hir(&c.sub),
             HirKind::Concat(subs) => subs
@@ -242,34 +165,26 @@ mod tests {
     }
 
     #[test]
-    fn digits_and_lead() {
+    fn lengths_digits_and_bytes() {
         let s = shape(r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b");
-        assert!(s.always_has_digit());
-        assert_eq!((s.min_len, s.min_digits, s.lead), (11, 9, Bound::Fin(0)));
-        assert!(s.class[usize::from(b'-')] && !s.class[usize::from(b' ')]);
+        assert_eq!((s.min_len, s.min_digits), (11, 9));
+        assert_eq!(s.required_punct(), Some(b'-'));
 
         let s = shape(r"(?i:jan|september)\.?[ ][0-9]{1,2}");
-        assert!(s.always_has_digit());
-        assert_eq!(s.lead, Bound::Fin(11));
-        assert!(s.class[usize::from(b'S')] && s.class[usize::from(b's')]);
+        assert_eq!((s.min_len, s.min_digits), (5, 1));
+        assert!(s.first[usize::from(b'S')] && s.first[usize::from(b'j')]);
+        assert!(!s.first[usize::from(b'.')]);
+
+        let s = shape(r"[A-Z]{2}[0-9]{7}|ab");
+        assert_eq!((s.min_len, s.min_digits), (2, 0));
+
+        let s = shape(r"(?:\+1)?\b(?:[0-9]|\(x)|,y");
+        let first: Vec<u8> = (0..=255u8).filter(|&b| s.first[usize::from(b)]).collect();
+        assert_eq!(first, b"(+,0123456789");
 
         assert_eq!(shape(r"[0-9]{1,6}[ ](?:x|y)").required_punct(), Some(b' '));
         assert_eq!(shape(r"[0-9]{1,6}(?:[ ]x|y)").required_punct(), None);
         assert_eq!(shape(r"a(?:-b)?c").required_punct(), None);
         assert_eq!(shape(r"(?:a-b|-c)").required_punct(), Some(b'-'));
-
-        let s = shape(r"[A-Z]{2}[0-9]{7}|ab");
-        assert!(!s.always_has_digit());
-        assert_eq!(s.min_len, 2);
-
-        let s = shape(r"x*[0-9]");
-        assert!(s.always_has_digit());
-        assert_eq!(s.lead, Bound::Inf);
-
-        let s = shape(r"(?:ab[0-9]){1,3}");
-        assert_eq!(s.lead, Bound::Fin(2));
-        let s = shape(r"(?:a[0-9]?){2}");
-        assert!(!s.always_has_digit());
-        assert_eq!(s.lead, Bound::Fin(2));
     }
 }
