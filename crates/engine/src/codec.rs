@@ -15,16 +15,45 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
+/// Below this length a plain loop finds a byte faster than `memchr`, whose
+/// set-up costs more than short field values take to walk.
+const SHORT: usize = 32;
+
+/// Position of the first `a` or `b` in `s`.
+#[inline]
+pub fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
+    if s.len() < SHORT {
+        s.iter().position(|&x| x == a || x == b)
+    } else {
+        memchr::memchr2(a, b, s)
+    }
+}
+
+/// Position of the first `a` in `s`.
+#[inline]
+pub fn find(a: u8, s: &[u8]) -> Option<usize> {
+    if s.len() < SHORT {
+        s.iter().position(|&x| x == a)
+    } else {
+        memchr::memchr(a, s)
+    }
+}
+
 /// Whether `s` contains a `%XX` escape.
 pub fn has_percent_escape(s: &[u8]) -> bool {
-    memchr::memchr_iter(b'%', s)
-        .any(|i| i + 2 < s.len() && hex_val(s[i + 1]).is_some() && hex_val(s[i + 2]).is_some())
+    find(b'%', s).is_some()
+        && memchr::memchr_iter(b'%', s)
+            .any(|i| i + 2 < s.len() && hex_val(s[i + 1]).is_some() && hex_val(s[i + 2]).is_some())
 }
 
 /// Percent-decodes `s` (and `+` as space when `plus` is set). Borrows when
 /// nothing needs decoding; invalid escapes are kept as written.
 pub fn percent_decode(s: &[u8], plus: bool) -> Cow<'_, [u8]> {
-    let needs = memchr::memchr(b'%', s).is_some() || (plus && memchr::memchr(b'+', s).is_some());
+    let needs = if plus {
+        find2(b'%', b'+', s).is_some()
+    } else {
+        find(b'%', s).is_some()
+    };
     if !needs {
         return Cow::Borrowed(s);
     }
@@ -138,7 +167,7 @@ pub fn base64_text(s: &[u8]) -> Option<Vec<u8>> {
 /// Unescapes the inside of a JSON string (without quotes). Borrows when there is
 /// no backslash. Returns `None` for an invalid escape; lone surrogates become U+FFFD.
 pub fn json_unescape(s: &[u8]) -> Option<Cow<'_, [u8]>> {
-    if memchr::memchr(b'\\', s).is_none() {
+    if find(b'\\', s).is_none() {
         return Some(Cow::Borrowed(s));
     }
     let mut out = Vec::with_capacity(s.len());

@@ -4,6 +4,9 @@
 pub mod context;
 pub mod keys;
 pub mod patterns;
+pub mod prefilter;
+pub mod shape;
+mod starts;
 pub mod validate;
 
 use std::ops::Range;
@@ -20,6 +23,9 @@ use crate::types::PhiType;
 use context::{keyword_automaton, keyword_before, ContextIndex};
 use keys::KeyClass;
 use patterns::{Check, Context, PatternDef};
+use prefilter::Summary;
+use shape::Shape;
+use starts::KeywordStarts;
 
 /// One detected value inside the scanned slice (no copy of the value).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,19 +53,50 @@ struct CustomDetector {
     validator: Option<ValidatorSpec>,
 }
 
-/// All enabled detectors of one profile, compiled.
 /// One compiled multi-pattern regex and the definitions of its patterns.
 #[derive(Clone, Debug)]
 struct Group {
     engine: Engine,
     defs: Vec<PatternDef>,
-    /// Case-sensitive literal start positions (keyword case variants): when set,
-    /// the regex only runs anchored where one of them occurs.
-    starts: Option<AhoCorasick>,
-    /// Fewest digits any pattern of the group needs ...
-    min_digits: usize,
-    /// ... unless the haystack is at least this long (letter-only secrets).
-    min_len_without_digits: usize,
+    /// Case-sensitive keyword spellings: when set, the regex only runs
+    /// anchored at word starts where one of them begins.
+    starts: Option<KeywordStarts>,
+    /// For each pattern: what an accepted hit needs (from its regex and its
+    /// post-match check). A haystack that meets none of them is skipped.
+    needs: Vec<Need>,
+    /// For each pattern: the bytes a match can start with (anchored tries
+    /// skip patterns that cannot start at a position).
+    first: Vec<[bool; 256]>,
+}
+
+/// What an accepted hit of one pattern needs at least.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Need {
+    /// Bytes.
+    len: usize,
+    /// ASCII digits.
+    digits: usize,
+    /// A punctuation byte every match contains (` ` for street addresses).
+    byte: Option<u8>,
+}
+
+impl Group {
+    /// Whether a haystack of `len` bytes summarised by `sum` may hold a hit.
+    fn may_match(&self, len: usize, sum: &Summary<'_>) -> bool {
+        self.needs
+            .iter()
+            .any(|n| len >= n.len && sum.digits >= n.digits && n.byte.is_none_or(|b| sum.has(b)))
+    }
+}
+
+/// Digits a post-match check requires beyond what the regex guarantees.
+fn check_digits(check: Check) -> usize {
+    match check {
+        Check::TrailingToken { min_digits } => usize::from(min_digits),
+        // 9 digits, or a letter and 8 digits.
+        Check::PassportToken => 8,
+        _ => 0,
+    }
 }
 
 /// The numeric patterns are compiled ahead of time into a dense DFA (small,
@@ -86,6 +123,9 @@ impl Engine {
 #[derive(Clone, Debug)]
 pub struct Scanner {
     groups: Vec<Group>,
+    /// Whether the prefilters (length/digit gates, digit windows, word-start
+    /// keyword candidates) are on; off only to check that they skip nothing.
+    prefilter: bool,
     /// IPv6 is found by a colon-anchored scan (a hex/colon regex slows the DFA 3x).
     ipv6: bool,
     /// E-mail is found by an `@`/`%40`-anchored scan (memchr is far cheaper
@@ -109,12 +149,24 @@ fn build_group(
     defs: Vec<PatternDef>,
     sources: &[String],
     dense_dfa: bool,
-    min_digits: usize,
-    min_len_without_digits: usize,
 ) -> Result<Option<Group>, EngineError> {
     if sources.is_empty() {
         return Ok(None);
     }
+    let shapes = sources
+        .iter()
+        .map(|s| Shape::of_pattern(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let needs = shapes
+        .iter()
+        .zip(&defs)
+        .map(|(sh, def)| Need {
+            len: sh.min_len,
+            digits: sh.min_digits.max(check_digits(def.check)),
+            byte: sh.required_punct(),
+        })
+        .collect();
+    let first = shapes.iter().map(|sh| sh.first).collect();
     let syntax = syntax::Config::new().unicode(false).utf8(false);
     let engine = if dense_dfa {
         Engine::Dense(Box::new(
@@ -147,8 +199,8 @@ fn build_group(
         engine,
         defs,
         starts: None,
-        min_digits,
-        min_len_without_digits,
+        needs,
+        first,
     }))
 }
 
@@ -202,10 +254,9 @@ impl Scanner {
                 }
             }
         }
-        // Keyword values need 2 digits (Bearer tokens are 16+ characters).
-        let keyword_group = build_group(kw_defs, &kw_src, false, 2, 20)?
+        let keyword_group = build_group(kw_defs, &kw_src, false)?
             .map(|mut g| -> Result<Group, EngineError> {
-                g.starts = Some(case_variants_automaton(&kw_words)?);
+                g.starts = Some(KeywordStarts::new(&kw_words)?);
                 Ok(g)
             })
             .transpose()?;
@@ -213,10 +264,8 @@ impl Scanner {
         // `MRN: MR8989622` is an MRN even though it also passes the DEA checksum.
         let groups = [
             keyword_group,
-            // Numeric patterns: 4+ digits (IPv4 has at least 4, the rest more).
-            build_group(dense_defs, &dense_src, true, 4, usize::MAX)?,
-            // Dates and addresses (debug builds) need a digit; secrets are 20+ characters.
-            build_group(lazy_defs, &lazy_src, false, 1, 20)?,
+            build_group(dense_defs, &dense_src, true)?,
+            build_group(lazy_defs, &lazy_src, false)?,
         ]
         .into_iter()
         .flatten()
@@ -229,6 +278,7 @@ impl Scanner {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Scanner {
             groups,
+            prefilter: true,
             ipv6: (cfg.enabled)(PhiType::Ipv6),
             email: (cfg.enabled)(PhiType::Email),
             context,
@@ -241,22 +291,35 @@ impl Scanner {
         !self.custom.is_empty()
     }
 
+    /// Whether the prefilters are on (the default).
+    pub fn prefilter(&self) -> bool {
+        self.prefilter
+    }
+
+    /// Switches the prefilters off (every group runs over every haystack, in
+    /// full): a testing aid to show that they only skip work.
+    pub fn set_prefilter(&mut self, on: bool) {
+        self.prefilter = on;
+    }
+
     /// Appends the hits in `hay` to `out`, sorted by start and non-overlapping
     /// (at equal starts the longer hit wins).
     pub fn scan(&self, hay: &[u8], ctx: ScanCtx, out: &mut Vec<Hit>) {
         let first = out.len();
-        // Every pattern of a group needs a few digits (or a long token): skip
-        // groups that cannot match this haystack. Cheap on short field values.
-        let digits = hay.iter().filter(|b| b.is_ascii_digit()).count();
+        // Every pattern needs a few digits, a minimum length or a certain
+        // byte: skip groups that cannot match this haystack.
+        let sum = Summary::of(hay);
         for group in &self.groups {
-            if digits >= group.min_digits || hay.len() >= group.min_len_without_digits {
+            if !self.prefilter {
+                self.scan_group_reference(group, hay, ctx, out);
+            } else if group.may_match(hay.len(), &sum) {
                 self.scan_group(group, hay, ctx, out);
             }
         }
-        if self.ipv6 && memchr::memchr(b':', hay).is_some() {
+        if self.ipv6 && sum.has(b':') {
             scan_ipv6(hay, out);
         }
-        if self.email {
+        if self.email && (sum.has(b'@') || sum.has(b'%')) {
             scan_email(hay, out);
         }
         for det in &self.custom {
@@ -277,25 +340,62 @@ impl Scanner {
         }
     }
 
+    /// Scans one group, running its regex only where the prefilters allow.
     fn scan_group(&self, group: &Group, hay: &[u8], ctx: ScanCtx, out: &mut Vec<Hit>) {
         if let Some(starts) = &group.starts {
             let mut at = 0;
-            for m in starts.find_iter(hay) {
-                let p = m.start();
-                if p < at || (p > 0 && hay[p - 1].is_ascii_alphanumeric()) {
-                    continue;
-                }
-                if let Some((ty, r, end)) = self.try_at(group, hay, p, 0, ctx) {
-                    out.push(Hit { ty, range: r });
-                    at = end;
-                }
-            }
+            starts.for_each(hay, |p| self.keyword_at(group, hay, p, &mut at, ctx, out));
             return;
         }
+        self.scan_span(group, hay, 0..hay.len(), ctx, out);
+    }
+
+    /// [`Scanner::scan_group`] without prefilters: the definition it must match.
+    fn scan_group_reference(&self, group: &Group, hay: &[u8], ctx: ScanCtx, out: &mut Vec<Hit>) {
+        match &group.starts {
+            Some(starts) => {
+                let mut at = 0;
+                starts
+                    .for_each_reference(hay, |p| self.keyword_at(group, hay, p, &mut at, ctx, out));
+            }
+            None => self.scan_span(group, hay, 0..hay.len(), ctx, out),
+        }
+    }
+
+    /// Tries the keyword patterns anchored at candidate `p` (unless a previous
+    /// keyword hit of the group covers it).
+    fn keyword_at(
+        &self,
+        group: &Group,
+        hay: &[u8],
+        p: usize,
+        at: &mut usize,
+        ctx: ScanCtx,
+        out: &mut Vec<Hit>,
+    ) {
+        if p < *at {
+            return;
+        }
+        if let Some((ty, r, end)) = self.try_at(group, hay, p, 0, ctx) {
+            out.push(Hit { ty, range: r });
+            *at = end;
+        }
+    }
+
+    /// Runs the group's regex over `span` of `hay` (look-around sees the
+    /// bytes outside it); matches must lie inside the span.
+    fn scan_span(
+        &self,
+        group: &Group,
+        hay: &[u8],
+        span: Range<usize>,
+        ctx: ScanCtx,
+        out: &mut Vec<Hit>,
+    ) {
         let defs = &group.defs;
-        let mut at = 0;
-        while at < hay.len() {
-            let Some(m) = group.engine.search(&Input::new(hay).range(at..)) else {
+        let mut at = span.start;
+        while at < span.end {
+            let Some(m) = group.engine.search(&Input::new(hay).range(at..span.end)) else {
                 break;
             };
             let start = m.start();
@@ -328,7 +428,13 @@ impl Scanner {
         from: usize,
         ctx: ScanCtx,
     ) -> Option<(PhiType, Range<usize>, usize)> {
+        let b = hay.get(start).copied()?;
+        // Numeric candidates right after a number are all rejected as glued.
+        let glued_start = glued_before(hay, start);
         for (next, def) in group.defs.iter().enumerate().skip(from) {
+            if !group.first[next][usize::from(b)] || (def.numeric && glued_start) {
+                continue;
+            }
             let pattern = PatternID::new(next).ok()?;
             let input = Input::new(hay)
                 .range(start..)
@@ -575,61 +681,6 @@ fn keyword_value_patterns(cfg: &ScannerConfig<'_>) -> Vec<(PatternDef, String, V
     out
 }
 
-/// A case-sensitive automaton over the usual spellings of each keyword
-/// (`member id`, `MEMBER ID`, `Member id`, `Member Id`, `Member ID`): faster
-/// than a case-insensitive search, at the cost of missing odd casings (`mRN`).
-fn case_variants_automaton(words: &[String]) -> Result<AhoCorasick, EngineError> {
-    fn capitalize(w: &str) -> String {
-        let mut c = w.chars();
-        c.next()
-            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-            .unwrap_or_default()
-    }
-    let mut variants: Vec<String> = Vec::with_capacity(words.len() * 5);
-    for w in words {
-        let lower = w.to_ascii_lowercase();
-        let title: Vec<String> = lower.split(' ').map(capitalize).collect();
-        // Short words are usually abbreviations: `Member ID`, `Policy NO`.
-        let abbrev: Vec<String> = lower
-            .split(' ')
-            .enumerate()
-            .map(|(i, x)| match (i, x.len() <= 3) {
-                (0, _) => capitalize(x),
-                (_, true) => x.to_ascii_uppercase(),
-                (_, false) => x.to_string(),
-            })
-            .collect();
-        let forms = [
-            lower.clone(),
-            lower.to_ascii_uppercase(),
-            capitalize(&lower),
-            title.join(" "),
-            abbrev.join(" "),
-        ];
-        for v in forms {
-            // Two-letter keywords (`DL`) are only worth a look before a separator.
-            let spelled: Vec<String> = if v.len() < 3 {
-                [" ", ":", "#", "=", "-"]
-                    .iter()
-                    .map(|sep| format!("{v}{sep}"))
-                    .collect()
-            } else {
-                vec![v]
-            };
-            for v in spelled {
-                if !variants.contains(&v) {
-                    variants.push(v);
-                }
-            }
-        }
-    }
-    AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&variants)
-        .map_err(|e| EngineError::Internal(e.to_string()))
-}
-
 fn compile_custom(i: usize, spec: &CustomDetectorSpec) -> Result<CustomDetector, EngineError> {
     let index = u16::try_from(i).map_err(|_| EngineError::Invalid {
         path: "custom".into(),
@@ -676,19 +727,24 @@ fn custom_validate(v: ValidatorSpec, s: &[u8]) -> bool {
     }
 }
 
+/// A numeric candidate starting at `s` would be glued to the number before it.
+fn glued_before(hay: &[u8], s: usize) -> bool {
+    if s == 0 {
+        return false;
+    }
+    let p = hay[s - 1];
+    // `%20.8.1.8`: the leading digits belong to a percent escape.
+    p.is_ascii_digit()
+        || p == b'%'
+        || (matches!(p, b'.' | b'-' | b'/' | b',') && s >= 2 && hay[s - 2].is_ascii_digit())
+}
+
 /// A numeric candidate glued to a longer number (`1.2125550143`, `2125550143-7`).
 fn glued(hay: &[u8], r: &Range<usize>) -> bool {
-    let (s, e) = (r.start, r.end);
-    if s > 0 {
-        let p = hay[s - 1];
-        // `%20.8.1.8`: the leading digits belong to a percent escape.
-        if p.is_ascii_digit()
-            || p == b'%'
-            || (matches!(p, b'.' | b'-' | b'/' | b',') && s >= 2 && hay[s - 2].is_ascii_digit())
-        {
-            return true;
-        }
+    if glued_before(hay, r.start) {
+        return true;
     }
+    let e = r.end;
     if e < hay.len() {
         let n = hay[e];
         if n.is_ascii_digit()

@@ -316,7 +316,10 @@ impl Walker<'_, '_, '_> {
             if !self.path.is_empty() {
                 self.path.push('.');
             }
-            self.path.push_str(&String::from_utf8_lossy(&key));
+            match std::str::from_utf8(&key) {
+                Ok(k) => self.path.push_str(k),
+                Err(_) => self.path.push_str(&String::from_utf8_lossy(&key)),
+            }
             self.keys.extend_from_slice(&key);
             let class = {
                 let keys = &self.keys;

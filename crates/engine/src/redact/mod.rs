@@ -400,7 +400,8 @@ impl<'p> Run<'p> {
 /// `a+b`: spaces encoded as `+` by an inner form encoding (no real spaces,
 /// and a `+` after an alphanumeric, before a word character).
 fn plus_encoded(v: &[u8]) -> bool {
-    !v.contains(&b' ')
+    codec::find(b'+', v).is_some()
+        && codec::find(b' ', v).is_none()
         && memchr::memchr_iter(b'+', v).any(|i| {
             i > 0
                 && i + 1 < v.len()
@@ -413,12 +414,12 @@ fn plus_encoded(v: &[u8]) -> bool {
 /// The query part of a value that is a URL with a query (`https://x/?a=b`) or a
 /// bare `k=v&k2=v2` string; `None` for anything else.
 fn embedded_query(v: &[u8]) -> Option<Range<usize>> {
-    let eq = memchr::memchr(b'=', v)?;
+    let eq = codec::find(b'=', v)?;
     if v.iter().any(|b| b.is_ascii_whitespace()) {
         return None;
     }
-    let end = memchr::memchr(b'#', v).unwrap_or(v.len());
-    if let Some(qm) = memchr::memchr(b'?', &v[..end]) {
+    let end = codec::find(b'#', v).unwrap_or(v.len());
+    if let Some(qm) = codec::find(b'?', &v[..end]) {
         return (qm < eq).then_some(qm + 1..end);
     }
     let key_ok = eq > 0

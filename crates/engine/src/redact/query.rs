@@ -34,7 +34,7 @@ pub(crate) fn walk(
         if piece.is_empty() {
             continue;
         }
-        let (key_raw, value) = match memchr::memchr(b'=', piece) {
+        let (key_raw, value) = match codec::find(b'=', piece) {
             Some(eq) => (&piece[..eq], Some((pair.start + eq + 1, &piece[eq + 1..]))),
             None => (piece, None),
         };

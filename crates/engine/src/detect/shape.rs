@@ -1,0 +1,190 @@
+//! Static facts about what a pattern can match, read off its syntax tree at
+//! compile time: how short a match can be, how many digits it needs, which
+//! bytes it must contain and which bytes it can start with.
+//!
+//! The scanner's gates rely on these facts to skip haystacks that provably
+//! hold no match; deriving them from the regexes keeps the gates right when a
+//! pattern or a keyword list changes.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+use crate::error::EngineError;
+
+/// What every match of a pattern looks like.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    /// Fewest bytes in a match.
+    pub min_len: usize,
+    /// Fewest ASCII digits in a match.
+    pub min_digits: usize,
+    /// Bytes every match contains.
+    required: [bool; 256],
+    /// Bytes a non-empty match can start with.
+    pub first: [bool; 256],
+}
+
+impl Shape {
+    /// A punctuation byte every match contains, if any (space first: it is
+    /// what street addresses need and short field values rarely have).
+    pub fn required_punct(&self) -> Option<u8> {
+        if self.required[usize::from(b' ')] {
+            return Some(b' ');
+        }
+        (0..=255u8).find(|&b| self.required[usize::from(b)] && b.is_ascii_punctuation())
+    }
+
+    fn empty() -> Shape {
+        Shape {
+            min_len: 0,
+            min_digits: 0,
+            required: [false; 256],
+            first: [false; 256],
+        }
+    }
+
+    fn of_bytes(bytes: &[u8]) -> Shape {
+        let mut s = Shape::empty();
+        for &b in bytes {
+            s.required[usize::from(b)] = true;
+        }
+        if let Some(&b) = bytes.first() {
+            s.first[usize::from(b)] = true;
+        }
+        s.min_len = bytes.len();
+        s.min_digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+        s
+    }
+
+    /// One byte out of `class`.
+    fn of_class(class: [bool; 256]) -> Shape {
+        let members = class.iter().filter(|&&c| c).count();
+        let all_digits = (0..=255u8).all(|b| !class[usize::from(b)] || b.is_ascii_digit());
+        Shape {
+            min_len: 1,
+            min_digits: usize::from(members > 0 && all_digits),
+            required: if members == 1 { class } else { [false; 256] },
+            first: class,
+        }
+    }
+
+    /// Anything at all (for what the analysis does not model).
+    fn opaque() -> Shape {
+        Shape {
+            first: [true; 256],
+            ..Shape::empty()
+        }
+    }
+
+    fn concat(mut self, next: &Shape) -> Shape {
+        if self.min_len == 0 {
+            for (a, b) in self.first.iter_mut().zip(next.first.iter()) {
+                *a |= *b;
+            }
+        }
+        self.min_len = self.min_len.saturating_add(next.min_len);
+        self.min_digits = self.min_digits.saturating_add(next.min_digits);
+        for (a, b) in self.required.iter_mut().zip(next.required.iter()) {
+            *a |= *b;
+        }
+        self
+    }
+
+    fn alternate(mut self, other: &Shape) -> Shape {
+        self.min_len = self.min_len.min(other.min_len);
+        self.min_digits = self.min_digits.min(other.min_digits);
+        for (a, b) in self.required.iter_mut().zip(other.required.iter()) {
+            *a &= *b;
+        }
+        for (a, b) in self.first.iter_mut().zip(other.first.iter()) {
+            *a |= *b;
+        }
+        self
+    }
+
+    fn repeat(sub: Shape, min: u32, max: Option<u32>) -> Shape {
+        let min = min as usize;
+        Shape {
+            min_len: sub.min_len.saturating_mul(min),
+            min_digits: sub.min_digits.saturating_mul(min),
+            required: if min > 0 { sub.required } else { [false; 256] },
+            first: if max == Some(0) {
+                [false; 256]
+            } else {
+                sub.first
+            },
+        }
+    }
+
+    /// The shape of a parsed pattern.
+    pub fn of_hir(hir: &Hir) -> Shape {
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => Shape::empty(),
+            HirKind::Literal(lit) => Shape::of_bytes(&lit.0),
+            HirKind::Class(Class::Bytes(c)) => {
+                let mut class = [false; 256];
+                for r in c.ranges() {
+                    for b in r.start()..=r.end() {
+                        class[usize::from(b)] = true;
+                    }
+                }
+                Shape::of_class(class)
+            }
+            // Patterns are compiled with Unicode off; a Unicode class here is
+            // a code point of any kind.
+            HirKind::Class(Class::Unicode(_)) => Shape::opaque(),
+            HirKind::Repetition(r) => Shape::repeat(Shape::of_hir(&r.sub), r.min, r.max),
+            HirKind::Capture(c) => Shape::of_hir(&c.sub),
+            HirKind::Concat(subs) => subs
+                .iter()
+                .fold(Shape::empty(), |acc, h| acc.concat(&Shape::of_hir(h))),
+            HirKind::Alternation(subs) => {
+                let mut shapes = subs.iter().map(Shape::of_hir);
+                let first = shapes.next().unwrap_or_else(Shape::empty);
+                shapes.fold(first, |acc, s| acc.alternate(&s))
+            }
+        }
+    }
+
+    /// Parses `pattern` the way the scanner compiles it (bytes, Unicode off).
+    pub fn of_pattern(pattern: &str) -> Result<Shape, EngineError> {
+        let config = regex_automata::util::syntax::Config::new()
+            .unicode(false)
+            .utf8(false);
+        let hir = regex_automata::util::syntax::parse_with(pattern, &config)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        Ok(Shape::of_hir(&hir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(p: &str) -> Shape {
+        Shape::of_pattern(p).unwrap()
+    }
+
+    #[test]
+    fn lengths_digits_and_bytes() {
+        let s = shape(r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b");
+        assert_eq!((s.min_len, s.min_digits), (11, 9));
+        assert_eq!(s.required_punct(), Some(b'-'));
+
+        let s = shape(r"(?i:jan|september)\.?[ ][0-9]{1,2}");
+        assert_eq!((s.min_len, s.min_digits), (5, 1));
+        assert!(s.first[usize::from(b'S')] && s.first[usize::from(b'j')]);
+        assert!(!s.first[usize::from(b'.')]);
+
+        let s = shape(r"[A-Z]{2}[0-9]{7}|ab");
+        assert_eq!((s.min_len, s.min_digits), (2, 0));
+
+        let s = shape(r"(?:\+1)?\b(?:[0-9]|\(x)|,y");
+        let first: Vec<u8> = (0..=255u8).filter(|&b| s.first[usize::from(b)]).collect();
+        assert_eq!(first, b"(+,0123456789");
+
+        assert_eq!(shape(r"[0-9]{1,6}[ ](?:x|y)").required_punct(), Some(b' '));
+        assert_eq!(shape(r"[0-9]{1,6}(?:[ ]x|y)").required_punct(), None);
+        assert_eq!(shape(r"a(?:-b)?c").required_punct(), None);
+        assert_eq!(shape(r"(?:a-b|-c)").required_punct(), Some(b'-'));
+    }
+}

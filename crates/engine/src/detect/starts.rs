@@ -1,0 +1,171 @@
+//! Where keyword patterns may start: a word start (position 0, or after a
+//! byte that is not ASCII alphanumeric) at which one of the usual spellings
+//! of a keyword begins (`member id`, `MEMBER ID`, `Member id`, `Member Id`,
+//! `Member ID`, `bearer` …). The keyword regexes then run anchored only there.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
+
+use super::prefilter::for_each_word_start;
+use crate::error::EngineError;
+
+/// Row width of the first-two-bytes table: 256 byte values plus "end of input".
+const ROW: usize = 257;
+
+/// Compiled keyword spellings and a first-two-bytes table to reject most
+/// word starts without running the automaton.
+#[derive(Clone, Debug)]
+pub struct KeywordStarts {
+    ac: AhoCorasick,
+    /// Bit `b0 * ROW + b1` is set when a spelling starts with `b0 b1`
+    /// (`b1 = 256`: the input ends after `b0`; one-byte spellings set every `b1`).
+    pairs: Box<[u64]>,
+    /// Every spelling starts with an ASCII alphanumeric byte, so only
+    /// alphanumeric word starts can be candidates.
+    alnum_first: bool,
+}
+
+impl KeywordStarts {
+    /// Compiles the case variants of `words`.
+    pub fn new(words: &[String]) -> Result<KeywordStarts, EngineError> {
+        let spellings = case_variants(words);
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&spellings)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let mut pairs = vec![0u64; (256 * ROW).div_ceil(64)].into_boxed_slice();
+        let mut set = |i: usize| pairs[i / 64] |= 1 << (i % 64);
+        for s in &spellings {
+            match s.as_bytes() {
+                [] => {}
+                [b0] => (0..ROW).for_each(|b1| set(usize::from(*b0) * ROW + b1)),
+                [b0, b1, ..] => set(usize::from(*b0) * ROW + usize::from(*b1)),
+            }
+        }
+        let alnum_first = spellings
+            .iter()
+            .all(|s| s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric));
+        Ok(KeywordStarts {
+            ac,
+            pairs,
+            alnum_first,
+        })
+    }
+
+    /// Whether a spelling starts at `p` (the longest one is what counts).
+    fn spelled_at(&self, hay: &[u8], p: usize) -> bool {
+        let b1 = hay.get(p + 1).map_or(256, |&b| usize::from(b));
+        let i = usize::from(hay[p]) * ROW + b1;
+        if self.pairs[i / 64] & (1 << (i % 64)) == 0 {
+            return false;
+        }
+        let input = Input::new(hay).span(p..hay.len()).anchored(Anchored::Yes);
+        self.ac.find(input).is_some()
+    }
+
+    /// Calls `f` with every candidate start in order: a word start where a
+    /// spelling begins.
+    pub fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize)) {
+        if self.alnum_first {
+            for_each_word_start(hay, |p| {
+                if self.spelled_at(hay, p) {
+                    f(p);
+                }
+            });
+        } else {
+            self.for_each_reference(hay, f);
+        }
+    }
+
+    /// [`KeywordStarts::for_each`] by brute force over every position (the
+    /// definition the fast path must agree with).
+    pub fn for_each_reference(&self, hay: &[u8], mut f: impl FnMut(usize)) {
+        for p in 0..hay.len() {
+            let word_start = p == 0 || !hay[p - 1].is_ascii_alphanumeric();
+            if word_start && self.spelled_at(hay, p) {
+                f(p);
+            }
+        }
+    }
+}
+
+/// The usual spellings of each keyword (`member id`, `MEMBER ID`, `Member id`,
+/// `Member Id`, `Member ID`): searching these case-sensitively is faster than
+/// a case-insensitive search, at the cost of missing odd casings (`mRN`).
+fn case_variants(words: &[String]) -> Vec<String> {
+    fn capitalize(w: &str) -> String {
+        let mut c = w.chars();
+        c.next()
+            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+            .unwrap_or_default()
+    }
+    let mut variants: Vec<String> = Vec::with_capacity(words.len() * 5);
+    for w in words {
+        let lower = w.to_ascii_lowercase();
+        let title: Vec<String> = lower.split(' ').map(capitalize).collect();
+        // Short words are usually abbreviations: `Member ID`, `Policy NO`.
+        let abbrev: Vec<String> = lower
+            .split(' ')
+            .enumerate()
+            .map(|(i, x)| match (i, x.len() <= 3) {
+                (0, _) => capitalize(x),
+                (_, true) => x.to_ascii_uppercase(),
+                (_, false) => x.to_string(),
+            })
+            .collect();
+        let forms = [
+            lower.clone(),
+            lower.to_ascii_uppercase(),
+            capitalize(&lower),
+            title.join(" "),
+            abbrev.join(" "),
+        ];
+        for v in forms {
+            // Two-letter keywords (`DL`) are only worth a look before a separator.
+            let spelled: Vec<String> = if v.len() < 3 {
+                [" ", ":", "#", "=", "-"]
+                    .iter()
+                    .map(|sep| format!("{v}{sep}"))
+                    .collect()
+            } else {
+                vec![v]
+            };
+            for v in spelled {
+                if !variants.contains(&v) {
+                    variants.push(v);
+                }
+            }
+        }
+    }
+    variants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_and_reference_agree() {
+        let words: Vec<String> = ["mrn", "member id", "dl", "bearer", "license number"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let ks = KeywordStarts::new(&words).unwrap();
+        for hay in [
+            &b"MRN: 123 xmrn mrn Member ID 5 DL-1 dl9 Bearer abc"[..],
+            b"driver license number 12 (mrn)mrn",
+            b"m",
+            b"",
+            b"\xffmrn#DL:",
+        ] {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            ks.for_each(hay, |p| fast.push(p));
+            ks.for_each_reference(hay, |p| slow.push(p));
+            assert_eq!(fast, slow, "{}", String::from_utf8_lossy(hay));
+        }
+        let mut found = Vec::new();
+        ks.for_each(b"MRN: 1 xmrn mrn", |p| found.push(p));
+        assert_eq!(found, vec![0, 12]);
+    }
+}

@@ -1,0 +1,183 @@
+//! The scanner's prefilters (length/digit gates, digit windows for the
+//! numeric DFA, word-start keyword candidates) and the walkers' fast paths
+//! only skip work: redaction with them must equal redaction without them,
+//! on random PHI-shaped text and on the labelled corpus.
+
+use phiguard_engine::corpus::{generate, value, Rng};
+use phiguard_engine::{Format, Outcome, PhiType, Profile, BUILTIN_TYPES};
+use proptest::prelude::*;
+
+const FORMATS: [Format; 5] = [
+    Format::Text,
+    Format::Query,
+    Format::Json,
+    Format::Ndjson,
+    Format::Auto,
+];
+
+fn assert_same(fast: &Profile, slow: &Profile, input: &[u8]) {
+    for format in FORMATS {
+        let a = fast.redact(format, input);
+        let b = slow.redact(format, input);
+        assert_eq!(
+            a,
+            b,
+            "{format:?} differs on {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
+
+fn profiles() -> (Profile, Profile) {
+    let fast = Profile::builtin_default();
+    let slow = fast.without_prefilters();
+    (fast, slow)
+}
+
+/// Fragments that make the patterns fire, fail their validators or sit
+/// right at the edge of a prefilter's window.
+const FRAGMENTS: &[&str] = &[
+    "0",
+    "1",
+    "12",
+    "123",
+    "1234",
+    "2125550143",
+    "212-555-0143",
+    "(212) 555-0143",
+    "+1 212 555 0143",
+    "219-44-5678",
+    "219445678",
+    "4111 1111 1111 1111",
+    "4111111111111111",
+    "1234567893",
+    "203.0.113.9",
+    "10.1.300.5",
+    "2001:db8::1",
+    "1985-03-14",
+    "3/14/1985",
+    "March 14th, 1985",
+    "14 Mar 1985",
+    "12 Main St",
+    "1600 Pennsylvania Avenue",
+    ", CA 94105",
+    "1EG4-TE5-MK73",
+    "AB1234563",
+    "jane@example.com",
+    "a%40b.co",
+    "MRN",
+    "mrn",
+    "Member ID",
+    "DL",
+    "dl",
+    "passport no",
+    "Bearer",
+    "bearer",
+    "phone",
+    "ssn",
+    "dob",
+    "NPI",
+    "born",
+    "AKIA",
+    "AKIAIOSFODNN7EXAMPLE",
+    "sk_live_",
+    "eyJ",
+    "x",
+    "Q",
+    " ",
+    "  ",
+    "-",
+    ".",
+    ":",
+    "#",
+    "=",
+    "&",
+    ",",
+    "/",
+    "(",
+    ")",
+    "+",
+    "%",
+    "%20",
+    "\"",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\t",
+    "\u{e9}",
+    "ext. 12",
+];
+
+fn phi_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            4 => proptest::sample::select(FRAGMENTS).prop_map(str::to_string),
+            1 => "[ -~]{0,6}",
+        ],
+        0..24,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn prefilters_change_nothing_on_random_text(s in phi_text()) {
+        let (fast, slow) = profiles();
+        assert_same(&fast, &slow, s.as_bytes());
+    }
+
+    #[test]
+    fn prefilters_change_nothing_on_random_bytes(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let (fast, slow) = profiles();
+        assert_same(&fast, &slow, &b);
+    }
+}
+
+#[test]
+fn prefilters_change_nothing_on_the_corpus() {
+    let (fast, slow) = profiles();
+    for sample in generate(0x5eed_2026, 3) {
+        let a = fast.redact(sample.format, &sample.input);
+        let b = slow.redact(sample.format, &sample.input);
+        assert_eq!(a, b, "{} ({:?})", sample.case, sample.format);
+    }
+}
+
+#[test]
+fn prefilters_change_nothing_on_generated_values_in_context() {
+    let (fast, slow) = profiles();
+    let mut rng = Rng::new(7);
+    for round in 0..20 {
+        for ty in BUILTIN_TYPES {
+            if matches!(ty, PhiType::Custom(_)) {
+                continue;
+            }
+            let v = value(&mut rng, ty);
+            let word = ty.config_name();
+            for text in [
+                format!("{word} {v}"),
+                format!("x{v}y"),
+                format!("{word}={v}&n={round}"),
+                format!("{{\"{word}\":\"{v}\",\"n\":{round}}}"),
+                format!("a {v}, {v} b"),
+            ] {
+                assert_same(&fast, &slow, text.as_bytes());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_short_house_number_is_an_address() {
+    // The old whole-value gate wanted four digits for the numeric group and
+    // so skipped `12 Main St` in release builds.
+    let p = Profile::builtin_default();
+    let out = p.redact_text(b"lives at 12 Main St now");
+    assert!(
+        matches!(&out, Outcome::Redacted { findings, .. } if findings[0].phi_type == PhiType::StreetAddress),
+        "{out:?}"
+    );
+}
