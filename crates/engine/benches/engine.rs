@@ -1,5 +1,5 @@
 //! Throughput on realistic tracker payloads and log lines, clean and with PHI:
-//! `cargo bench -p phiguard-engine`.
+//! `cargo bench -p phiguard-engine --bench engine`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use phiguard_engine::Profile;
