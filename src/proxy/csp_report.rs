@@ -26,7 +26,7 @@ use super::own_response::{self, OwnResponse};
 use super::RequestCtx;
 use crate::policy::routes::{host_without_port, normalize_path};
 use crate::policy::{CspReports, Policy};
-use crate::ratelimit::{self, DecisionKey, Refusal, RequestView};
+use crate::ratelimit::{self, DecisionKey};
 use crate::telemetry::CspViolationEvent;
 
 /// The `directive` label values; anything else counts as `other`.
@@ -461,27 +461,7 @@ impl super::PhiGuardProxy {
         count_on_response: &mut Vec<(usize, DecisionKey)>,
     ) -> Option<OwnResponse> {
         let facts = ctx.facts.as_ref()?;
-        let req = session.req_header();
-        let view = RequestView::new(&req.headers, &facts.path, req.uri.query(), facts.client_ip);
-        let now = ratelimit::now_ns();
-        for (i, rule) in reports.rate_limits.iter().enumerate() {
-            let decision = rule.check(&view, now).await;
-            if let Some(key) = decision.count_on_response {
-                count_on_response.push((i, key));
-            }
-            if let Some(refusal) = decision.refusal {
-                if refusal == Refusal::BackendUnavailable {
-                    return Some(OwnResponse::LimiterUnavailable);
-                }
-                let retry_after_secs = refusal.retry_after_secs();
-                return Some(OwnResponse::RateLimited {
-                    retry_after_secs,
-                    policy: rule.policy_header.clone(),
-                    state: rule.state_header(retry_after_secs),
-                });
-            }
-        }
-        None
+        super::run_rate_limits(&reports.rate_limits, session, facts, count_on_response).await
     }
 }
 

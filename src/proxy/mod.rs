@@ -715,28 +715,46 @@ impl PhiGuardProxy {
         if route.rate_limits.is_empty() {
             return None;
         }
-        let req = session.req_header();
-        let view = RequestView::new(&req.headers, &facts.path, req.uri.query(), facts.client_ip);
-        let now = ratelimit::now_ns();
-        for (i, rule) in route.rate_limits.iter().enumerate() {
-            let decision = rule.check(&view, now).await;
-            if let Some(key) = decision.count_on_response {
-                ctx.count_on_response.push((i, key));
-            }
-            if let Some(refusal) = decision.refusal {
-                if refusal == Refusal::BackendUnavailable {
-                    return Some(OwnResponse::LimiterUnavailable);
-                }
-                let retry_after_secs = refusal.retry_after_secs();
-                return Some(OwnResponse::RateLimited {
-                    retry_after_secs,
-                    policy: rule.policy_header.clone(),
-                    state: rule.state_header(retry_after_secs),
-                });
-            }
-        }
-        None
+        run_rate_limits(
+            &route.rate_limits,
+            session,
+            facts,
+            &mut ctx.count_on_response,
+        )
+        .await
     }
+}
+
+/// Runs `rules` in order for the request; the first refusal becomes a 429 (or 503 when the
+/// shared limiter is unreachable). Status-filtered rules are noted in `count_on_response`
+/// as (rule index, client key), to be counted once the answer is known.
+async fn run_rate_limits(
+    rules: &[Arc<ratelimit::Rule>],
+    session: &Session,
+    facts: &RequestFacts,
+    count_on_response: &mut Vec<(usize, DecisionKey)>,
+) -> Option<OwnResponse> {
+    let req = session.req_header();
+    let view = RequestView::new(&req.headers, &facts.path, req.uri.query(), facts.client_ip);
+    let now = ratelimit::now_ns();
+    for (i, rule) in rules.iter().enumerate() {
+        let decision = rule.check(&view, now).await;
+        if let Some(key) = decision.count_on_response {
+            count_on_response.push((i, key));
+        }
+        if let Some(refusal) = decision.refusal {
+            if refusal == Refusal::BackendUnavailable {
+                return Some(OwnResponse::LimiterUnavailable);
+            }
+            let retry_after_secs = refusal.retry_after_secs();
+            return Some(OwnResponse::RateLimited {
+                retry_after_secs,
+                policy: rule.policy_header.clone(),
+                state: rule.state_header(retry_after_secs),
+            });
+        }
+    }
+    None
 }
 
 /// `Cache-Control: no-store, private` for pages that carry PHI.
