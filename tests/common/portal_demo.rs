@@ -1,6 +1,8 @@
 //! The demo under test for the browser suite: `phiguard demo --port-base N` (proxy N, admin
 //! N+1, origin N+2, sink N+3), and [`TlsFront`], the same demo config served over TLS for
-//! what browsers only do on https pages (Reporting API uploads).
+//! what browsers only do on https pages (Reporting API uploads). Also used by `tests/demo.rs`.
+
+#![allow(dead_code)] // each test file uses a different part of it
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -77,6 +79,16 @@ impl Demo {
     /// A URL on the tracker sink.
     pub fn sink(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.base + 3)
+    }
+
+    /// The base port (the proxy's).
+    pub fn base(&self) -> u16 {
+        self.base
+    }
+
+    /// Everything the demo printed on stdout so far (banner first).
+    pub fn stdout(&self) -> String {
+        self.process.stdout()
     }
 
     /// The origin's port.
