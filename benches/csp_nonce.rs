@@ -13,6 +13,7 @@ use pingora::http::ResponseHeader;
 use phiguard::config;
 use phiguard::policy::csp::Nonce;
 use phiguard::policy::{Policy, Shared};
+use phiguard::proxy::header_edit;
 use phiguard::proxy::html_nonce::NonceInjector;
 
 /// One block of a storefront page: markup with attributes, a comment, an inline script
@@ -92,7 +93,9 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || template.clone(),
             |mut resp| {
-                let nonce = route.headers.apply(&mut resp);
+                let nonce = header_edit::response(&mut resp, |parts| {
+                    route.headers.apply(&mut parts.headers)
+                });
                 (resp, nonce)
             },
             BatchSize::SmallInput,

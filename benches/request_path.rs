@@ -12,6 +12,7 @@ use pingora::http::ResponseHeader;
 use phiguard::config;
 use phiguard::policy::routes::normalize_path;
 use phiguard::policy::{Policy, Shared};
+use phiguard::proxy::header_edit;
 
 const CONFIG: &str = r#"
 listeners: [{name: public, address: "127.0.0.1:18080"}]
@@ -74,7 +75,7 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || template.clone(),
             |mut resp| {
-                portal.headers.apply(&mut resp);
+                header_edit::response(&mut resp, |parts| portal.headers.apply(&mut parts.headers));
                 resp
             },
             criterion::BatchSize::SmallInput,

@@ -4,6 +4,8 @@
 #   benches/load/run.sh            full run (3 rounds x 10 s per cell, about 5 minutes),
 #                                  appends the result to docs/BENCHMARKS.md
 #   benches/load/run.sh --quick    smoke run (1 round x 2 s per cell), prints only
+#   benches/load/run.sh --hold     start origin, nginx and phiguard, run the checks, print the
+#                                  cell URLs and PIDs and wait (for perf/strace by hand)
 #
 # Options: --rounds N, --duration SECS, --no-doc (do not touch docs/BENCHMARKS.md),
 # --doc (write it also for --quick). Environment: PHIGUARD_BIN (skip the build and use this
@@ -29,6 +31,7 @@ ROUNDS=3
 DURATION=10
 WRITE_DOC=1
 QUICK=0
+HOLD=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; ROUNDS=1; DURATION=2; WRITE_DOC=0 ;;
@@ -36,7 +39,8 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift ;;
     --no-doc) WRITE_DOC=0 ;;
     --doc) WRITE_DOC=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --hold) HOLD=1 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -359,6 +363,15 @@ for probe in "${BEACON_PHI_PROBES[@]}"; do
 done
 if ! grep -q 'REDACTED' <<<"$redacted"; then echo "no redaction marker in $redacted" >&2; exit 1; fi
 log "checks passed: headers match, the sink gets the beacon without PHI through phiguard"
+
+if [ "$HOLD" = 1 ]; then
+  log "holding (Ctrl-C stops everything); proxy CPU $PROXY_CPU, load CPU $LOAD_CPU"
+  for cell in "${CELLS[@]}"; do
+    IFS='|' read -r id label url pid <<<"$cell"
+    echo "$id pid=$pid $url"
+  done
+  while :; do sleep 3600; done
+fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }

@@ -2,8 +2,7 @@
 //! `Set-Cookie` headers, per cookie name or glob. What is already stricter is left alone.
 //! Cookie values are never logged or copied anywhere but the rewritten header.
 
-use http::header::{HeaderValue, SET_COOKIE};
-use pingora::http::ResponseHeader;
+use http::header::{Entry, HeaderMap, HeaderValue, SET_COOKIE};
 
 use crate::config::{ConfigIssue, CookieRuleConfig, SameSite};
 
@@ -49,29 +48,16 @@ impl CookieHardening {
         Self { rules: out }
     }
 
-    /// Rewrites every `Set-Cookie` of `resp` that a rule matches.
-    pub fn apply(&self, resp: &mut ResponseHeader) {
-        if self.rules.is_empty() || !resp.headers.contains_key(SET_COOKIE) {
+    /// Rewrites, in place and in order, every `Set-Cookie` value that a rule matches.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        if self.rules.is_empty() || !headers.contains_key(SET_COOKIE) {
             return;
         }
-        let originals: Vec<HeaderValue> =
-            resp.headers.get_all(SET_COOKIE).iter().cloned().collect();
-        let mut changed = false;
-        let rewritten: Vec<HeaderValue> = originals
-            .into_iter()
-            .map(|v| match self.harden(v.as_bytes()) {
-                Some(new) => {
-                    changed = true;
-                    new
+        if let Entry::Occupied(mut cookies) = headers.entry(SET_COOKIE) {
+            for value in cookies.iter_mut() {
+                if let Some(hardened) = self.harden(value.as_bytes()) {
+                    *value = hardened;
                 }
-                None => v,
-            })
-            .collect();
-        if changed {
-            resp.remove_header(&SET_COOKIE);
-            for v in rewritten {
-                // The value was a valid header value before we appended ASCII attributes.
-                let _ = resp.append_header(SET_COOKIE, v);
             }
         }
     }

@@ -4,40 +4,39 @@
 
 use std::net::IpAddr;
 
-use http::header::{HeaderName, CONNECTION, HOST, TE, TRAILER, UPGRADE};
-use http::Uri;
-use pingora::http::{RequestHeader, ResponseHeader};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, TE, TRAILER, UPGRADE};
+use http::{StatusCode, Uri};
+use pingora::http::RequestHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
 use pingora::ErrorType;
 
+use super::header_edit;
 use crate::policy::routes::{host_without_port, normalize_path, rewrite};
 use crate::policy::{Policy, Route};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-// The names the upstream request gets, as pingora's `insert_header` wants them: a
-// `&'static str` is kept as the header's wire case without a copy, while a `HeaderName` is
-// copied into a new buffer on every insert (pingora title-cases only a dozen standard names).
-const X_FORWARDED_FOR_WIRE: &str = "X-Forwarded-For";
-const X_FORWARDED_PROTO_WIRE: &str = "X-Forwarded-Proto";
-const X_FORWARDED_HOST_WIRE: &str = "X-Forwarded-Host";
-const X_REQUEST_ID_WIRE: &str = "X-Request-Id";
+/// The request id header, sent upstream and back to the client.
+pub(super) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Other client-address claims that upstream frameworks read; only a trusted proxy's are
-/// passed on.
-const OTHER_ADDRESS_CLAIMS: &[&str] = &["forwarded", "x-real-ip", "x-client-ip", "true-client-ip"];
+/// passed on. (Names, not strings: removing by a string parses it on every call.)
+static OTHER_ADDRESS_CLAIMS: [HeaderName; 4] = [
+    HeaderName::from_static("forwarded"),
+    HeaderName::from_static("x-real-ip"),
+    HeaderName::from_static("x-client-ip"),
+    HeaderName::from_static("true-client-ip"),
+];
 
 /// Hop-by-hop headers that are never forwarded, besides those named in `Connection`.
 /// `Transfer-Encoding` is left to pingora, which re-frames bodies itself.
-const HOP_BY_HOP: &[&str] = &[
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authorization",
-    "proxy-authenticate",
+static HOP_BY_HOP: [HeaderName; 4] = [
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("proxy-authorization"),
+    HeaderName::from_static("proxy-authenticate"),
 ];
 
 /// Facts about a request, read once in `request_filter`.
@@ -141,7 +140,10 @@ fn new_request_id() -> String {
         *digit = HEX[(bits & 0xf) as usize];
         bits >>= 4;
     }
-    id.iter().map(|&b| char::from(b)).collect()
+    // Hex digits are ASCII, so this never falls back.
+    std::str::from_utf8(&id)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 /// Rewrites the upstream request for `route`: normalized (and rewritten) path, `Host`,
@@ -169,8 +171,6 @@ pub fn prepare_upstream_request(
         upstream_request.set_uri(uri);
     }
 
-    remove_hop_by_hop(upstream_request);
-
     // HTTP/2 requests carry the host as the `:authority` of the URI, not in a Host header.
     let client_req = session.req_header();
     let original_host = client_req.headers.get(HOST).cloned().or_else(|| {
@@ -179,84 +179,126 @@ pub fn prepare_upstream_request(
             .authority()
             .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
     });
-    if let Some(host) = &route.upstream.host_header {
-        upstream_request.insert_header(HOST, host.clone())?;
-    }
-    if !facts.peer_trusted {
-        // Only a trusted proxy may say what the original host was, also when the request
-        // has no Host header (HTTP/1.0) to replace the claim with, or who the client is.
-        upstream_request.remove_header(&X_FORWARDED_HOST);
-        for name in OTHER_ADDRESS_CLAIMS {
-            upstream_request.remove_header(*name);
-        }
-    }
-    if upstream_request.headers.get(&X_FORWARDED_HOST).is_none() {
-        if let Some(h) = original_host {
-            upstream_request.insert_header(X_FORWARDED_HOST_WIRE, h)?;
-        }
-    }
-
     let peer = session
         .client_addr()
         .and_then(|a| a.as_inet())
         .map(|a| a.ip());
-    let xff = match (facts.peer_trusted, joined_xff(session.req_header()), peer) {
-        (true, Some(chain), Some(peer)) => format!("{chain}, {peer}"),
-        (_, _, Some(peer)) => peer.to_string(),
-        (_, _, None) => String::new(),
-    };
-    upstream_request.remove_header(&X_FORWARDED_FOR);
-    if !xff.is_empty() {
-        upstream_request.insert_header(X_FORWARDED_FOR_WIRE, xff)?;
+    // A trusted proxy's chain is extended; anyone else's claim is replaced.
+    let forwarded_for = peer.and_then(|peer| {
+        let mut xff = match joined_xff(client_req).filter(|_| facts.peer_trusted) {
+            Some(mut chain) => {
+                chain.push_str(", ");
+                chain
+            }
+            None => String::with_capacity(15),
+        };
+        push_ip(&mut xff, peer);
+        HeaderValue::from_str(&xff).ok()
+    });
+    let request_id = HeaderValue::from_str(&facts.request_id)
+        .or_err(ErrorType::InternalError, "request id is not a header value")?;
+
+    header_edit::request_headers(upstream_request, |headers| {
+        remove_hop_by_hop(headers);
+        if let Some(host) = &route.upstream.host_header {
+            headers.insert(HOST, host.clone());
+        }
+        if !facts.peer_trusted {
+            // Only a trusted proxy may say what the original host was, also when the
+            // request has no Host header (HTTP/1.0) to replace the claim with, or who the
+            // client is.
+            headers.remove(&X_FORWARDED_HOST);
+            for name in &OTHER_ADDRESS_CLAIMS {
+                headers.remove(name);
+            }
+        }
+        if !headers.contains_key(&X_FORWARDED_HOST) {
+            if let Some(h) = original_host {
+                headers.insert(X_FORWARDED_HOST.clone(), h);
+            }
+        }
+        headers.remove(&X_FORWARDED_FOR);
+        if let Some(xff) = forwarded_for {
+            headers.insert(X_FORWARDED_FOR.clone(), xff);
+        }
+        headers.insert(
+            X_FORWARDED_PROTO.clone(),
+            HeaderValue::from_static(facts.proto),
+        );
+        headers.insert(X_REQUEST_ID.clone(), request_id);
+    })
+}
+
+/// Appends `ip` in its usual text form; IPv4 (every request from a client) without the
+/// formatting machinery.
+fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        IpAddr::V6(v6) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{v6}");
+        }
     }
-    upstream_request.insert_header(X_FORWARDED_PROTO_WIRE, facts.proto)?;
-    upstream_request.insert_header(X_REQUEST_ID_WIRE, facts.request_id.as_str())?;
-    Ok(())
 }
 
 /// Removes hop-by-hop headers from a request, keeping a WebSocket/`Upgrade` handshake intact.
-fn remove_hop_by_hop(req: &mut RequestHeader) {
-    let upgrading = req.headers.contains_key(UPGRADE);
-    for name in connection_tokens(&req.headers) {
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let upgrading = headers.contains_key(UPGRADE);
+    for name in connection_tokens(headers) {
         if upgrading && name == UPGRADE {
             continue;
         }
-        req.remove_header(&name);
+        headers.remove(&name);
     }
-    for name in HOP_BY_HOP {
-        req.remove_header(*name);
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
     }
     // `TE: trailers` is the only TE value a proxy may pass on.
-    let te_trailers_only = req
-        .headers
+    let te_trailers_only = headers
         .get(TE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("trailers"));
     if !te_trailers_only {
-        req.remove_header(&TE);
+        headers.remove(TE);
     }
-    req.remove_header(&TRAILER);
+    headers.remove(TRAILER);
     if !upgrading {
-        req.remove_header(&CONNECTION);
+        headers.remove(CONNECTION);
     }
 }
 
-/// Removes hop-by-hop headers from an upstream response.
-pub fn strip_hop_by_hop(resp: &mut ResponseHeader) {
-    if resp.status.as_u16() == 101 {
+/// Removes hop-by-hop headers from an upstream response (`status`, `headers`).
+pub fn strip_hop_by_hop(status: StatusCode, headers: &mut HeaderMap) {
+    if status == StatusCode::SWITCHING_PROTOCOLS {
         return;
     }
-    for name in connection_tokens(&resp.headers) {
-        resp.remove_header(&name);
+    for name in connection_tokens(headers) {
+        headers.remove(&name);
     }
-    for name in HOP_BY_HOP {
-        resp.remove_header(*name);
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
     }
 }
 
 /// Header names listed in `Connection` (other than `close`/`keep-alive`, which pingora
 /// manages itself).
-fn connection_tokens(headers: &http::HeaderMap) -> Vec<HeaderName> {
+fn connection_tokens(headers: &HeaderMap) -> Vec<HeaderName> {
+    if !headers.contains_key(CONNECTION) {
+        return Vec::new();
+    }
     headers
         .get_all(CONNECTION)
         .iter()
@@ -284,18 +326,40 @@ mod tests {
     }
 
     #[test]
-    fn hop_by_hop_headers_are_removed() {
-        let mut req = RequestHeader::build("GET", b"/", None).unwrap();
-        req.insert_header("Connection", "keep-alive, X-Secret-Hop")
-            .unwrap();
-        req.insert_header("X-Secret-Hop", "1").unwrap();
-        req.insert_header("Keep-Alive", "timeout=5").unwrap();
-        req.insert_header("TE", "gzip").unwrap();
-        req.insert_header("X-Kept", "1").unwrap();
-        remove_hop_by_hop(&mut req);
-        for gone in ["connection", "x-secret-hop", "keep-alive", "te"] {
-            assert!(!req.headers.contains_key(gone), "{gone} kept");
+    fn addresses_are_written_like_display() {
+        for ip in [
+            "0.0.0.0",
+            "9.10.99.100",
+            "127.0.0.1",
+            "255.255.255.255",
+            "203.0.113.7",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+            "::ffff:192.0.2.1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut out = String::from("x ");
+            push_ip(&mut out, ip);
+            assert_eq!(out, format!("x {ip}"));
         }
-        assert!(req.headers.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_removed() {
+        let mut headers: HeaderMap = [
+            ("connection", "keep-alive, X-Secret-Hop"),
+            ("x-secret-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("te", "gzip"),
+            ("x-kept", "1"),
+        ]
+        .into_iter()
+        .map(|(n, v)| (HeaderName::from_static(n), HeaderValue::from_static(v)))
+        .collect();
+        remove_hop_by_hop(&mut headers);
+        for gone in ["connection", "x-secret-hop", "keep-alive", "te"] {
+            assert!(!headers.contains_key(gone), "{gone} kept");
+        }
+        assert!(headers.contains_key("x-kept"));
     }
 }

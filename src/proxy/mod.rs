@@ -6,6 +6,7 @@
 mod csp_report;
 mod egress;
 mod forwarding;
+pub mod header_edit;
 pub mod html_nonce;
 mod nonce_body;
 mod own_response;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use http::header::{CACHE_CONTROL, EXPIRES, PRAGMA};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, EXPIRES, PRAGMA};
 use phiguard_engine::Profile;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
@@ -27,8 +28,10 @@ use crate::policy::{Policy, Route};
 use crate::ratelimit::{self, webhook, DecisionKey, Refusal, RequestView};
 use crate::telemetry::{AccessLog, AccessRecord, AuditEvent, AuditLog, Metrics, UpstreamErrorKind};
 use egress::BlockReason;
-use forwarding::RequestFacts;
+use forwarding::{RequestFacts, X_REQUEST_ID};
 pub use own_response::OwnResponse;
+
+static CLEAR_SITE_DATA: HeaderName = HeaderName::from_static("clear-site-data");
 
 /// The current policy; swapped atomically on reload, read once per request.
 pub type PolicyCell = Arc<ArcSwap<Policy>>;
@@ -392,28 +395,31 @@ impl ProxyHttp for PhiGuardProxy {
                 .metrics
                 .observe_upstream((filter_start - start).as_secs_f64());
         }
-        forwarding::strip_hop_by_hop(upstream_response);
-        let mut rewriter = None;
-        if let Some(route) = ctx.route() {
-            if let Some(nonce) = route.headers.apply(upstream_response) {
-                let method = &session.req_header().method;
-                let (body, outcome) = nonce_body::prepare(upstream_response, method, &nonce);
-                if let Some(outcome) = outcome {
-                    self.metrics.count_csp_nonce(outcome.as_str());
+        let method = &session.req_header().method;
+        let (route, facts) = (ctx.route(), ctx.facts.as_ref());
+        let (rewriter, nonce_outcome) = header_edit::response(upstream_response, |resp| {
+            forwarding::strip_hop_by_hop(resp.status, &mut resp.headers);
+            let mut nonce_result = (None, None);
+            if let Some(route) = route {
+                if let Some(nonce) = route.headers.apply(&mut resp.headers) {
+                    nonce_result = nonce_body::prepare(resp, method, &nonce);
                 }
-                rewriter = body;
+                if route.phi {
+                    force_no_store(&mut resp.headers);
+                }
+                if let Some(csd) = &route.clear_site_data {
+                    resp.headers.insert(CLEAR_SITE_DATA.clone(), csd.clone());
+                }
             }
-            if route.phi {
-                force_no_store(upstream_response);
+            if let Some(id) = facts.and_then(|f| HeaderValue::from_str(&f.request_id).ok()) {
+                resp.headers.insert(X_REQUEST_ID.clone(), id);
             }
-            if let Some(csd) = &route.clear_site_data {
-                let _ = upstream_response.insert_header("clear-site-data", csd.clone());
-            }
+            nonce_result
+        });
+        if let Some(outcome) = nonce_outcome {
+            self.metrics.count_csp_nonce(outcome.as_str());
         }
         ctx.nonce_body = rewriter;
-        if let Some(facts) = &ctx.facts {
-            let _ = upstream_response.insert_header("x-request-id", facts.request_id.as_str());
-        }
         ctx.proxy_added += filter_start.elapsed();
         if let Some(route) = ctx.route() {
             route
@@ -758,10 +764,10 @@ async fn run_rate_limits(
 }
 
 /// `Cache-Control: no-store, private` for pages that carry PHI.
-fn force_no_store(resp: &mut ResponseHeader) {
-    let _ = resp.insert_header(CACHE_CONTROL, "no-store, private");
-    let _ = resp.insert_header(PRAGMA, "no-cache");
-    resp.remove_header(&EXPIRES);
+fn force_no_store(headers: &mut HeaderMap) {
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.remove(EXPIRES);
 }
 
 fn classify_upstream_error(etype: &ErrorType) -> UpstreamErrorKind {

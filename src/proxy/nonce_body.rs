@@ -21,8 +21,9 @@ use http::header::{
     ACCEPT, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG,
     LAST_MODIFIED, TRANSFER_ENCODING,
 };
-use http::Method;
-use pingora::http::{RequestHeader, ResponseHeader};
+use http::response::Parts;
+use http::{HeaderMap, HeaderValue, Method};
+use pingora::http::RequestHeader;
 
 use super::html_nonce::NonceInjector;
 use crate::policy::csp::Nonce;
@@ -73,8 +74,8 @@ fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
-fn is_html(resp: &ResponseHeader) -> bool {
-    resp.headers
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim())
@@ -188,7 +189,7 @@ pub struct NonceBody {
 /// Decides what happens to a response on a nonce route whose CSP carries `nonce`, adjusting
 /// its headers. `Some` when the body is to be rewritten; the outcome is counted by the caller.
 pub fn prepare(
-    resp: &mut ResponseHeader,
+    resp: &mut Parts,
     method: &Method,
     nonce: &Nonce,
 ) -> (Option<NonceBody>, Option<Outcome>) {
@@ -196,7 +197,7 @@ pub fn prepare(
     if *method == Method::HEAD
         || status < 200
         || matches!(status, 204 | 206 | 304)
-        || !is_html(resp)
+        || !is_html(&resp.headers)
     {
         return (None, None);
     }
@@ -223,13 +224,14 @@ pub fn prepare(
         ),
         Some(_) => return (None, Some(Outcome::Undecodable)),
     };
-    resp.remove_header(&CONTENT_LENGTH);
-    resp.remove_header(&CONTENT_ENCODING);
-    resp.remove_header(&ETAG);
-    resp.remove_header(&LAST_MODIFIED);
-    let _ = resp.insert_header(CACHE_CONTROL, "no-store");
+    let headers = &mut resp.headers;
+    headers.remove(CONTENT_LENGTH);
+    headers.remove(CONTENT_ENCODING);
+    headers.remove(ETAG);
+    headers.remove(LAST_MODIFIED);
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if resp.version == http::Version::HTTP_11 {
-        let _ = resp.insert_header(TRANSFER_ENCODING, "chunked");
+        headers.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
     }
     let body = NonceBody {
         injector: NonceInjector::new(nonce),
@@ -283,16 +285,15 @@ impl NonceBody {
 mod tests {
     use super::*;
 
-    fn html_response(encoding: Option<&str>) -> ResponseHeader {
-        let mut resp = ResponseHeader::build(200, None).unwrap();
-        resp.insert_header("content-type", "text/html; charset=utf-8")
-            .unwrap();
-        resp.insert_header("content-length", "100").unwrap();
-        resp.insert_header("etag", "\"x\"").unwrap();
+    fn html_response(encoding: Option<&str>) -> Parts {
+        let mut resp = http::Response::builder()
+            .header("content-type", "text/html; charset=utf-8")
+            .header("content-length", "100")
+            .header("etag", "\"x\"");
         if let Some(e) = encoding {
-            resp.insert_header("content-encoding", e).unwrap();
+            resp = resp.header("content-encoding", e);
         }
-        resp
+        resp.body(()).unwrap().into_parts().0
     }
 
     const PAGE: &[u8] = b"<html><script>a()</script><p>hello</p><style>p{}</style></html>";
@@ -368,8 +369,8 @@ mod tests {
         assert!(resp.headers.get("content-length").is_some());
 
         let mut resp = html_response(None);
-        resp.insert_header("content-type", "application/json")
-            .unwrap();
+        resp.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         assert!(matches!(
             prepare(&mut resp, &Method::GET, &nonce),
             (None, None)

@@ -3,12 +3,19 @@
 //! upstream details.
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{
+    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+};
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::proxy::Session;
+use pingora::ErrorType;
 
-use super::RequestCtx;
+use super::forwarding::X_REQUEST_ID;
+use super::{header_edit, RequestCtx};
+
+static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// A response the proxy generates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,19 +107,31 @@ impl OwnResponse {
 /// Writes `response` with the security headers of the request's route (or the fallback).
 pub async fn send(session: &mut Session, ctx: &RequestCtx, response: OwnResponse) -> Result<()> {
     let body = response.body();
-    let mut resp = ResponseHeader::build(response.status(), Some(8))?;
+    let mut parts = header_edit::empty_response_parts();
+    parts.status = http::StatusCode::from_u16(response.status()).or_err(
+        ErrorType::InternalError,
+        "invalid status for an own response",
+    )?;
+    let headers = &mut parts.headers;
     if !body.is_empty() {
-        resp.insert_header(CONTENT_TYPE, "text/plain; charset=utf-8")?;
-        resp.insert_header(CONTENT_LENGTH, body.len())?;
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
     let profile = ctx
         .route()
         .map_or(&ctx.policy.fallback_headers, |r| &r.headers);
-    profile.apply_own(&mut resp);
+    profile.apply_own(headers);
     // Error responses are never stored, whatever the profile says about caching.
-    resp.insert_header(CACHE_CONTROL, "no-store")?;
-    if let Some(facts) = &ctx.facts {
-        resp.insert_header("x-request-id", facts.request_id.as_str())?;
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(id) = ctx
+        .facts
+        .as_ref()
+        .and_then(|f| HeaderValue::from_str(&f.request_id).ok())
+    {
+        headers.insert(X_REQUEST_ID.clone(), id);
     }
     if let OwnResponse::RateLimited {
         retry_after_secs,
@@ -120,16 +139,17 @@ pub async fn send(session: &mut Session, ctx: &RequestCtx, response: OwnResponse
         state,
     } = &response
     {
-        resp.insert_header(RETRY_AFTER, *retry_after_secs)?;
-        resp.insert_header("ratelimit-policy", policy.clone())?;
-        resp.insert_header("ratelimit", state.clone())?;
+        headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        headers.insert(RATELIMIT_POLICY.clone(), policy.clone());
+        headers.insert(RATELIMIT.clone(), state.clone());
     }
     if response == OwnResponse::LimiterUnavailable {
-        resp.insert_header(RETRY_AFTER, "1")?;
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
     }
     if response == OwnResponse::MethodNotAllowed {
-        resp.insert_header(http::header::ALLOW, "POST")?;
+        headers.insert(http::header::ALLOW, HeaderValue::from_static("POST"));
     }
+    let resp = ResponseHeader::from(parts);
     session.set_keepalive(None);
     if body.is_empty() {
         return session.write_response_header(Box::new(resp), true).await;
