@@ -80,50 +80,95 @@ pub fn for_each_word_start(s: &[u8], mut f: impl FnMut(usize)) {
     }
 }
 
-/// Haystacks up to this long get a full byte-presence table in one pass;
-/// longer ones answer presence questions with `memchr`.
+/// Haystacks up to this long are summarised in one table-driven pass;
+/// longer ones count digits eight bytes at a time and answer presence
+/// questions with `memchr`.
 const TABLE_MAX: usize = 64;
+
+/// Bit of [`Probe`]'s class table that marks an ASCII digit.
+const DIGIT: u8 = 1;
+
+/// The bytes the scanner's gates ask about, fixed when the scanner is
+/// compiled: a class table with one bit per tracked byte (up to seven) and a
+/// bit for digits, so a short haystack is summarised with one table load per
+/// byte.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    class: [u8; 256],
+}
+
+impl Probe {
+    /// A probe that tracks the first seven distinct bytes of `bytes` (the
+    /// gates may ask about others too: those are answered with `memchr`).
+    pub fn new(bytes: impl IntoIterator<Item = u8>) -> Probe {
+        let mut class = [0u8; 256];
+        for d in b'0'..=b'9' {
+            class[usize::from(d)] = DIGIT;
+        }
+        let mut bit = DIGIT << 1;
+        for b in bytes {
+            if bit == 0 {
+                break;
+            }
+            if class[usize::from(b)] & !DIGIT == 0 && !b.is_ascii_digit() {
+                class[usize::from(b)] = bit;
+                bit <<= 1;
+            }
+        }
+        Probe { class }
+    }
+
+    /// The tracked bit of `b` (0 when `b` is not tracked).
+    #[inline]
+    fn bit(&self, b: u8) -> u8 {
+        self.class[usize::from(b)] & !DIGIT
+    }
+}
 
 /// What the scanner's gates ask about a haystack, computed once per scan:
 /// its digit count and which bytes occur in it.
 #[derive(Clone, Debug)]
 pub struct Summary<'a> {
     hay: &'a [u8],
+    probe: &'a Probe,
     /// ASCII digits in the haystack.
     pub digits: usize,
-    /// Bit `b` set when byte `b` occurs (short haystacks only).
-    present: Option<[u64; 4]>,
+    /// Tracked bytes seen (short haystacks only).
+    seen: Option<u8>,
 }
 
 impl<'a> Summary<'a> {
-    /// Summarises `hay`.
-    pub fn of(hay: &'a [u8]) -> Summary<'a> {
+    /// Summarises `hay` for the questions `probe` tracks.
+    pub fn of(hay: &'a [u8], probe: &'a Probe) -> Summary<'a> {
         if hay.len() > TABLE_MAX {
             return Summary {
                 hay,
+                probe,
                 digits: count_digits(hay),
-                present: None,
+                seen: None,
             };
         }
-        let mut present = [0u64; 4];
+        let mut seen = 0u8;
         let mut digits = 0;
         for &b in hay {
-            present[usize::from(b >> 6)] |= 1 << (b & 63);
-            digits += usize::from(b.is_ascii_digit());
+            let c = probe.class[usize::from(b)];
+            seen |= c;
+            digits += usize::from(c & DIGIT);
         }
         Summary {
             hay,
+            probe,
             digits,
-            present: Some(present),
+            seen: Some(seen),
         }
     }
 
     /// Whether byte `b` occurs in the haystack.
     #[inline]
     pub fn has(&self, b: u8) -> bool {
-        match &self.present {
-            Some(p) => p[usize::from(b >> 6)] & (1 << (b & 63)) != 0,
-            None => memchr::memchr(b, self.hay).is_some(),
+        match self.seen {
+            Some(seen) if self.probe.bit(b) != 0 => seen & self.probe.bit(b) != 0,
+            _ => memchr::memchr(b, self.hay).is_some(),
         }
     }
 }
@@ -149,8 +194,9 @@ mod tests {
 
     #[test]
     fn summaries_answer_like_the_bytes() {
-        for hay in [&b"ab 12:x@%"[..], &[b'7'; 100][..], b""] {
-            let s = Summary::of(hay);
+        let probe = Probe::new(*b" :@%-,.#+");
+        for hay in [&b"ab 12:x@%"[..], &[b'7'; 100][..], b"", b"#+ -9"] {
+            let s = Summary::of(hay, &probe);
             assert_eq!(s.digits, hay.iter().filter(|b| b.is_ascii_digit()).count());
             for b in 0..=255u8 {
                 assert_eq!(s.has(b), hay.contains(&b));
