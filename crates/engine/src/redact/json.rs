@@ -371,7 +371,7 @@ impl Walker<'_, '_, '_> {
     /// Keys can hold PHI too (`{"jane@x.com": true}`): scan and mask them.
     fn scan_key(&mut self, key: &[u8], kr: Range<usize>) -> Result<bool, WalkError> {
         let mut hits = Vec::new();
-        self.run.scan(key, None, &mut hits);
+        self.run.scan(key, super::Traits::of(key), None, &mut hits);
         if hits.is_empty() {
             return Ok(false);
         }
