@@ -31,11 +31,27 @@ pub fn digit_mask(x: u64) -> u64 {
 /// High bit of each byte set when the byte is ASCII alphanumeric.
 #[inline]
 pub fn alnum_mask(x: u64) -> u64 {
+    let (letter, digit) = letter_digit_masks(x);
+    letter | digit
+}
+
+/// High bits of the ASCII letters and of the ASCII digits among the bytes.
+#[inline]
+fn letter_digit_masks(x: u64) -> (u64, u64) {
     let y = x & !HIGH;
     let l = y | (ONES * 0x20);
-    let letter = ge(l, b'a') & !ge(l, b'z' + 1);
-    let digit = ge(y, b'0') & !ge(y, b'9' + 1);
-    (letter | digit) & !x & HIGH
+    let letter = ge(l, b'a') & !ge(l, b'z' + 1) & !x & HIGH;
+    let digit = ge(y, b'0') & !ge(y, b'9' + 1) & !x & HIGH;
+    (letter, digit)
+}
+
+/// Which word starts [`for_each_word_start`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WordLead {
+    /// Words starting with an ASCII letter or digit.
+    Alnum,
+    /// Words starting with an ASCII letter.
+    Letter,
 }
 
 /// Number of ASCII digits in `s`.
@@ -52,31 +68,40 @@ pub fn count_digits(s: &[u8]) -> usize {
         .count()
 }
 
-/// Calls `f` with every word start in `s`: an ASCII alphanumeric byte at 0 or
-/// after a byte that is not one.
+/// Calls `f` with every word start in `s` whose first byte is of the `lead`
+/// kind: a word is a run of ASCII alphanumeric bytes (it starts at 0 or after
+/// a byte that is not one).
 #[inline]
-pub fn for_each_word_start(s: &[u8], mut f: impl FnMut(usize)) {
+pub fn for_each_word_start(s: &[u8], lead: WordLead, mut f: impl FnMut(usize)) {
     let mut prev = 0u64; // the previous chunk's alnum mask
     let mut chunks = s.chunks_exact(8);
     let mut i = 0;
-    for c in &mut chunks {
-        let a = alnum_mask(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
-        let mut starts = a & !((a << 8) | (prev >> 56));
+    let mut emit = |x: u64, i: usize, prev: &mut u64| {
+        let (letter, digit) = letter_digit_masks(x);
+        let alnum = letter | digit;
+        let first = if lead == WordLead::Letter {
+            letter
+        } else {
+            alnum
+        };
+        let mut starts = first & !((alnum << 8) | (*prev >> 56));
         while starts != 0 {
             f(i + (starts.trailing_zeros() / 8) as usize);
             starts &= starts - 1;
         }
-        prev = a;
+        *prev = alnum;
+    };
+    for c in &mut chunks {
+        emit(
+            u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
+            i,
+            &mut prev,
+        );
         i += 8;
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let a = alnum_mask(load(rest));
-        let mut starts = a & !((a << 8) | (prev >> 56));
-        while starts != 0 {
-            f(i + (starts.trailing_zeros() / 8) as usize);
-            starts &= starts - 1;
-        }
+        emit(load(rest), i, &mut prev);
     }
 }
 
@@ -211,13 +236,19 @@ mod tests {
             count_digits(s),
             s.iter().filter(|b| b.is_ascii_digit()).count()
         );
-        let mut starts = Vec::new();
-        for_each_word_start(s, |p| starts.push(p));
-        let expected: Vec<usize> = (0..s.len())
-            .filter(|&i| {
-                s[i].is_ascii_alphanumeric() && (i == 0 || !s[i - 1].is_ascii_alphanumeric())
-            })
-            .collect();
-        assert_eq!(starts, expected);
+        for (lead, first_ok) in [
+            (
+                WordLead::Alnum,
+                u8::is_ascii_alphanumeric as fn(&u8) -> bool,
+            ),
+            (WordLead::Letter, u8::is_ascii_alphabetic),
+        ] {
+            let mut starts = Vec::new();
+            for_each_word_start(s, lead, |p| starts.push(p));
+            let expected: Vec<usize> = (0..s.len())
+                .filter(|&i| first_ok(&s[i]) && (i == 0 || !s[i - 1].is_ascii_alphanumeric()))
+                .collect();
+            assert_eq!(starts, expected, "{lead:?}");
+        }
     }
 }
