@@ -64,8 +64,6 @@ impl Origin {
 pub(crate) enum PathRef<'a> {
     /// Not in a field.
     None,
-    /// A rendered path.
-    Str(&'a str),
     /// A raw key.
     Bytes(&'a [u8]),
     /// `prefix.key`.
@@ -76,7 +74,6 @@ impl PathRef<'_> {
     fn render(&self) -> Option<String> {
         match self {
             PathRef::None => None,
-            PathRef::Str(s) => Some((*s).to_string()),
             PathRef::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
             PathRef::Join("", b) => Some(String::from_utf8_lossy(b).into_owned()),
             PathRef::Join(p, b) => Some(format!("{p}.{}", String::from_utf8_lossy(b))),
