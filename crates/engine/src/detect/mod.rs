@@ -152,6 +152,9 @@ pub struct Scanner {
     /// The bytes the gates ask about (each group's required bytes, `:` for
     /// IPv6, `@` and `%` for e-mail), tracked in one pass per haystack.
     probe: Probe,
+    /// The shortest haystack in which a pattern that needs no digit can hit
+    /// (`usize::MAX` when every pattern needs one).
+    digitless_min_len: usize,
 }
 
 /// Inputs to [`Scanner::compile`].
@@ -291,6 +294,13 @@ impl Scanner {
         .into_iter()
         .flatten()
         .collect();
+        let digitless_min_len = groups
+            .iter()
+            .flat_map(|g| &g.needs)
+            .filter(|n| n.digits == 0)
+            .map(|n| n.len)
+            .min()
+            .unwrap_or(usize::MAX);
         let gate_bytes = groups
             .iter()
             .flat_map(|g| g.needs.iter().filter_map(|n| n.byte));
@@ -309,12 +319,18 @@ impl Scanner {
             context,
             custom,
             probe,
+            digitless_min_len,
         })
     }
 
-    /// Whether custom detectors are configured (they defeat the cheap pre-check).
-    pub fn has_custom(&self) -> bool {
-        !self.custom.is_empty()
+    /// Whether a haystack of `len` bytes holding no ASCII digit, `@`, `%`
+    /// or `:` may hold a hit: callers skip such haystacks without a summary.
+    /// Follows from the gates: every pattern that needs no digit needs at
+    /// least `digitless_min_len` bytes, e-mail needs `@` or `%`, IPv6 needs
+    /// `:`; custom detectors are not gated. Always `true` with the
+    /// prefilters off.
+    pub fn may_hit_without_digits(&self, len: usize) -> bool {
+        !self.prefilter || !self.custom.is_empty() || len >= self.digitless_min_len
     }
 
     /// Whether the prefilters are on (the default).
@@ -972,6 +988,21 @@ mod tests {
         ] {
             assert_eq!(types(&s, text), vec![], "{text}");
         }
+    }
+
+    #[test]
+    fn digitless_haystacks_need_a_secret_length() {
+        // The shortest digit-free pattern is an AWS key id (`AKIA` + 16).
+        let s = scanner();
+        assert!(s.may_hit_without_digits(20));
+        assert!(!s.may_hit_without_digits(19));
+        assert_eq!(
+            types(&s, "AKIAIOSFODNNAEXAMPLE")[0].0,
+            PhiType::AwsAccessKey
+        );
+        let mut off = s.clone();
+        off.set_prefilter(false);
+        assert!(off.may_hit_without_digits(0));
     }
 
     #[test]

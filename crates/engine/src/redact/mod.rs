@@ -119,8 +119,9 @@ impl Traits {
     const SPACE: u8 = 8;
     /// ASCII whitespace (space, tab, line feed, form feed, carriage return).
     const WHITESPACE: u8 = 16;
-    /// A byte some built-in pattern needs at least one of (a digit, `@`,
-    /// `_`, `:`): short values without one are not run through the scanner.
+    /// A digit, `@`, `%` or `:`: values without one are run through the
+    /// scanner only when a pattern that needs none of them fits
+    /// ([`crate::detect::Scanner::may_hit_without_digits`]).
     const SCANNABLE: u8 = 32;
 
     /// The traits of `v`.
@@ -145,10 +146,9 @@ static TRAIT_TABLE: [u8; 256] = {
         b += 1;
     }
     t[b'@' as usize] = Traits::SCANNABLE;
-    t[b'_' as usize] = Traits::SCANNABLE;
     t[b':' as usize] = Traits::SCANNABLE;
     t[b'+' as usize] = Traits::PLUS;
-    t[b'%' as usize] = Traits::PERCENT;
+    t[b'%' as usize] = Traits::PERCENT | Traits::SCANNABLE;
     t[b'=' as usize] = Traits::EQUALS;
     t[b' ' as usize] = Traits::SPACE | Traits::WHITESPACE;
     t[b'\t' as usize] = Traits::WHITESPACE;
@@ -157,9 +157,6 @@ static TRAIT_TABLE: [u8; 256] = {
     t[b'\r' as usize] = Traits::WHITESPACE;
     t
 };
-
-/// Values at least this long are always scanned.
-const ALWAYS_SCAN: usize = 20;
 
 /// Per-call state: findings so far, block flag, remaining decode budget.
 pub(crate) struct Run<'p> {
@@ -241,7 +238,7 @@ impl<'p> Run<'p> {
         hits: &mut Vec<Hit>,
     ) {
         let scanner = &self.profile.scanner;
-        if v.len() < ALWAYS_SCAN && !scanner.has_custom() && !traits.has(Traits::SCANNABLE) {
+        if !traits.has(Traits::SCANNABLE) && !scanner.may_hit_without_digits(v.len()) {
             return;
         }
         scanner.scan(v, ScanCtx { key }, hits);
