@@ -47,44 +47,45 @@ pub fn has_percent_escape(s: &[u8]) -> bool {
 }
 
 /// Percent-decodes `s` (and `+` as space when `plus` is set). Borrows when
-/// nothing needs decoding; invalid escapes are kept as written.
+/// nothing needs decoding; invalid escapes are kept as written. Runs between
+/// escapes are copied whole.
 pub fn percent_decode(s: &[u8], plus: bool) -> Cow<'_, [u8]> {
-    let needs = if plus {
-        find2(b'%', b'+', s).is_some()
-    } else {
-        find(b'%', s).is_some()
+    let next_special = |rest: &[u8]| {
+        if plus {
+            find2(b'%', b'+', rest)
+        } else {
+            find(b'%', rest)
+        }
     };
-    if !needs {
+    let Some(first) = next_special(s) else {
         return Cow::Borrowed(s);
-    }
+    };
     let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
+    out.extend_from_slice(&s[..first]);
+    let mut i = first;
     while i < s.len() {
-        match s[i] {
-            b'%' => {
-                match (
-                    s.get(i + 1).copied().and_then(hex_val),
-                    s.get(i + 2).copied().and_then(hex_val),
-                ) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
+        // `s[i]` is `%` or (with `plus`) `+`.
+        if s[i] == b'+' {
+            out.push(b' ');
+            i += 1;
+        } else {
+            match (
+                s.get(i + 1).copied().and_then(hex_val),
+                s.get(i + 2).copied().and_then(hex_val),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
                 }
             }
-            b'+' if plus => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
         }
+        let run = next_special(&s[i..]).unwrap_or(s.len() - i);
+        out.extend_from_slice(&s[i..i + run]);
+        i += run;
     }
     Cow::Owned(out)
 }
@@ -258,6 +259,13 @@ mod tests {
         assert_eq!(&*percent_decode(b"a%2540b", false), b"a%40b");
         assert_eq!(&*percent_decode(b"100%", false), b"100%");
         assert_eq!(&*percent_decode(b"%4", false), b"%4");
+        assert_eq!(&*percent_decode(b"a+b%2", false), b"a+b%2");
+        assert_eq!(&*percent_decode(b"+%zz%41+", true), b" %zzA ");
+        let long = b"https%3A%2F%2Fshop.example%2Fproducts%2Frunning-shoes%3Fvariant%3D4412+x";
+        assert_eq!(
+            &*percent_decode(long, true),
+            b"https://shop.example/products/running-shoes?variant=4412 x"
+        );
         assert!(has_percent_escape(b"x%40"));
         assert!(!has_percent_escape(b"50% off"));
         let mut out = Vec::new();

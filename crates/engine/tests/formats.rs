@@ -82,6 +82,19 @@ fn json_keeps_structure_and_paths() {
 }
 
 #[test]
+fn json_paths_of_escaped_and_non_utf8_keys() {
+    let p = default();
+    let body = b"{\"a\xff\":{\"p\\u0068\":\"+1 (212) 555-0143\"},\"l\":[{\"\xe2\x82\":\"ssn 219-44-5678\"}]}";
+    let o = p.redact_json(body);
+    let paths: Vec<_> = o
+        .findings()
+        .iter()
+        .map(|f| f.key_path.clone().unwrap())
+        .collect();
+    assert_eq!(paths, ["a\u{fffd}.ph", "l[0].\u{fffd}"]);
+}
+
+#[test]
 fn json_escapes_nested_json_and_base64() {
     let p = default();
     let o = p.redact_json(br#"{"note":"reach me at jane\u0040example.com"}"#);

@@ -12,7 +12,8 @@ pub const WINDOW: usize = 48;
 /// Keyword automata for the context-dependent types.
 #[derive(Clone, Debug, Default)]
 pub struct ContextIndex {
-    by_type: Vec<(PhiType, AhoCorasick)>,
+    /// Each type's automaton and the length of its shortest keyword.
+    by_type: Vec<(PhiType, AhoCorasick, usize)>,
 }
 
 /// Builds a case-insensitive keyword automaton.
@@ -28,17 +29,29 @@ pub fn keyword_automaton(words: &[String], path: &str) -> Result<AhoCorasick, En
 }
 
 impl ContextIndex {
-    /// Registers the keywords for `ty`.
-    pub fn insert(&mut self, ty: PhiType, ac: AhoCorasick) {
-        self.by_type.push((ty, ac));
+    /// Registers the keywords for `ty` (`ac` built from `words`).
+    pub fn insert(&mut self, ty: PhiType, ac: AhoCorasick, words: &[String]) {
+        let shortest = words.iter().map(String::len).min().unwrap_or(0);
+        self.by_type.push((ty, ac, shortest));
     }
 
     /// Whether a keyword of `ty` occurs within [`WINDOW`] bytes before `start`.
     pub fn has_keyword(&self, ty: PhiType, hay: &[u8], start: usize) -> bool {
         self.by_type
             .iter()
-            .find(|(t, _)| *t == ty)
-            .is_some_and(|(_, ac)| keyword_before(ac, hay, start))
+            .find(|(t, _, _)| *t == ty)
+            .is_some_and(|(_, ac, shortest)| {
+                start.min(WINDOW) >= *shortest && keyword_before(ac, hay, start)
+            })
+    }
+
+    /// Whether the window before `start` is long enough to hold a keyword of
+    /// `ty` (a cheap necessary condition for [`ContextIndex::has_keyword`]).
+    pub fn window_fits(&self, ty: PhiType, start: usize) -> bool {
+        self.by_type
+            .iter()
+            .find(|(t, _, _)| *t == ty)
+            .is_some_and(|(_, _, shortest)| start.min(WINDOW) >= *shortest)
     }
 }
 
@@ -68,5 +81,21 @@ mod tests {
         assert!(keyword_before(&ac, b"Tel 2125550143", 4));
         assert!(!keyword_before(&ac, b"iPhone 2125550143", 7));
         assert!(!keyword_before(&ac, b"telemetry 2125550143", 10));
+    }
+
+    #[test]
+    fn windows_too_short_for_a_keyword() {
+        let words = vec!["tel".to_string(), "phone".to_string()];
+        let mut index = ContextIndex::default();
+        index.insert(
+            PhiType::Phone,
+            keyword_automaton(&words, "t").unwrap(),
+            &words,
+        );
+        assert!(!index.window_fits(PhiType::Phone, 2));
+        assert!(index.window_fits(PhiType::Phone, 3));
+        assert!(index.has_keyword(PhiType::Phone, b"tel2125550143", 3));
+        assert!(!index.has_keyword(PhiType::Phone, b"tel2125550143", 2));
+        assert!(!index.window_fits(PhiType::Ssn, 40));
     }
 }

@@ -23,7 +23,7 @@ use crate::types::PhiType;
 use context::{keyword_automaton, keyword_before, ContextIndex};
 use keys::KeyClass;
 use patterns::{Check, Context, PatternDef};
-use prefilter::Summary;
+use prefilter::{Probe, Summary};
 use shape::Shape;
 use starts::KeywordStarts;
 
@@ -64,6 +64,9 @@ struct Group {
     /// For each pattern: what an accepted hit needs (from its regex and its
     /// post-match check). A haystack that meets none of them is skipped.
     needs: Vec<Need>,
+    /// The least of `needs` in length and digits: most haystacks fall short
+    /// of it and are skipped without looking at each pattern.
+    floor: Need,
     /// For each pattern: the bytes a match can start with (anchored tries
     /// skip patterns that cannot start at a position).
     first: Vec<[bool; 256]>,
@@ -83,9 +86,22 @@ struct Need {
 impl Group {
     /// Whether a haystack of `len` bytes summarised by `sum` may hold a hit.
     fn may_match(&self, len: usize, sum: &Summary<'_>) -> bool {
-        self.needs
-            .iter()
-            .any(|n| len >= n.len && sum.digits >= n.digits && n.byte.is_none_or(|b| sum.has(b)))
+        len >= self.floor.len
+            && sum.digits >= self.floor.digits
+            && self.needs.iter().any(|n| {
+                len >= n.len && sum.digits >= n.digits && n.byte.is_none_or(|b| sum.has(b))
+            })
+    }
+}
+
+impl Need {
+    /// The least of `needs` in length and digits (no byte).
+    fn floor(needs: &[Need]) -> Need {
+        Need {
+            len: needs.iter().map(|n| n.len).min().unwrap_or(0),
+            digits: needs.iter().map(|n| n.digits).min().unwrap_or(0),
+            byte: None,
+        }
     }
 }
 
@@ -133,6 +149,12 @@ pub struct Scanner {
     email: bool,
     context: ContextIndex,
     custom: Vec<CustomDetector>,
+    /// The bytes the gates ask about (each group's required bytes, `:` for
+    /// IPv6, `@` and `%` for e-mail), tracked in one pass per haystack.
+    probe: Probe,
+    /// The shortest haystack in which a pattern that needs no digit can hit
+    /// (`usize::MAX` when every pattern needs one).
+    digitless_min_len: usize,
 }
 
 /// Inputs to [`Scanner::compile`].
@@ -157,7 +179,7 @@ fn build_group(
         .iter()
         .map(|s| Shape::of_pattern(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let needs = shapes
+    let needs: Vec<Need> = shapes
         .iter()
         .zip(&defs)
         .map(|(sh, def)| Need {
@@ -166,6 +188,7 @@ fn build_group(
             byte: sh.required_punct(),
         })
         .collect();
+    let floor = Need::floor(&needs);
     let first = shapes.iter().map(|sh| sh.first).collect();
     let syntax = syntax::Config::new().unicode(false).utf8(false);
     let engine = if dense_dfa {
@@ -200,6 +223,7 @@ fn build_group(
         defs,
         starts: None,
         needs,
+        floor,
         first,
     }))
 }
@@ -250,7 +274,7 @@ impl Scanner {
                 let words = (cfg.keywords)(ty);
                 if !words.is_empty() {
                     let path = format!("context.{}", ty.config_name());
-                    context.insert(ty, keyword_automaton(&words, &path)?);
+                    context.insert(ty, keyword_automaton(&words, &path)?, &words);
                 }
             }
         }
@@ -262,7 +286,7 @@ impl Scanner {
             .transpose()?;
         // Keyword-backed hits come first so they win ties in the (stable) merge:
         // `MRN: MR8989622` is an MRN even though it also passes the DEA checksum.
-        let groups = [
+        let groups: Vec<Group> = [
             keyword_group,
             build_group(dense_defs, &dense_src, true)?,
             build_group(lazy_defs, &lazy_src, false)?,
@@ -270,6 +294,17 @@ impl Scanner {
         .into_iter()
         .flatten()
         .collect();
+        let digitless_min_len = groups
+            .iter()
+            .flat_map(|g| &g.needs)
+            .filter(|n| n.digits == 0)
+            .map(|n| n.len)
+            .min()
+            .unwrap_or(usize::MAX);
+        let gate_bytes = groups
+            .iter()
+            .flat_map(|g| g.needs.iter().filter_map(|n| n.byte));
+        let probe = Probe::new([b':', b'@', b'%'].into_iter().chain(gate_bytes));
         let custom = cfg
             .custom
             .iter()
@@ -283,12 +318,19 @@ impl Scanner {
             email: (cfg.enabled)(PhiType::Email),
             context,
             custom,
+            probe,
+            digitless_min_len,
         })
     }
 
-    /// Whether custom detectors are configured (they defeat the cheap pre-check).
-    pub fn has_custom(&self) -> bool {
-        !self.custom.is_empty()
+    /// Whether a haystack of `len` bytes holding no ASCII digit, `@`, `%`
+    /// or `:` may hold a hit: callers skip such haystacks without a summary.
+    /// Follows from the gates: every pattern that needs no digit needs at
+    /// least `digitless_min_len` bytes, e-mail needs `@` or `%`, IPv6 needs
+    /// `:`; custom detectors are not gated. Always `true` with the
+    /// prefilters off.
+    pub fn may_hit_without_digits(&self, len: usize) -> bool {
+        !self.prefilter || !self.custom.is_empty() || len >= self.digitless_min_len
     }
 
     /// Whether the prefilters are on (the default).
@@ -308,7 +350,7 @@ impl Scanner {
         let first = out.len();
         // Every pattern needs a few digits, a minimum length or a certain
         // byte: skip groups that cannot match this haystack.
-        let sum = Summary::of(hay);
+        let sum = Summary::of(hay, &self.probe);
         for group in &self.groups {
             if !self.prefilter {
                 self.scan_group_reference(group, hay, ctx, out);
@@ -435,6 +477,9 @@ impl Scanner {
             if !group.first[next][usize::from(b)] || (def.numeric && glued_start) {
                 continue;
             }
+            if self.prefilter && !self.context_possible(def, start, ctx) {
+                continue;
+            }
             let pattern = PatternID::new(next).ok()?;
             let input = Input::new(hay)
                 .range(start..)
@@ -446,6 +491,18 @@ impl Scanner {
             }
         }
         None
+    }
+
+    /// Whether a hit of `def` starting at `start` could pass the context rule
+    /// in [`Scanner::accept`]: checked before an anchored search, so it must
+    /// cost next to nothing; it only rules out windows too short to hold a
+    /// keyword (field values: most candidates start at 0). Checks that move
+    /// the value start past the match start are always searched.
+    fn context_possible(&self, def: &PatternDef, start: usize, ctx: ScanCtx) -> bool {
+        def.context != Context::Required
+            || !def.check.keeps_start()
+            || ctx.key == Some(KeyClass::Builtin(def.ty))
+            || self.context.window_fits(def.ty, start)
     }
 
     /// Runs the post-match check and context rule; returns the value range.
@@ -931,6 +988,21 @@ mod tests {
         ] {
             assert_eq!(types(&s, text), vec![], "{text}");
         }
+    }
+
+    #[test]
+    fn digitless_haystacks_need_a_secret_length() {
+        // The shortest digit-free pattern is an AWS key id (`AKIA` + 16).
+        let s = scanner();
+        assert!(s.may_hit_without_digits(20));
+        assert!(!s.may_hit_without_digits(19));
+        assert_eq!(
+            types(&s, "AKIAIOSFODNNAEXAMPLE")[0].0,
+            PhiType::AwsAccessKey
+        );
+        let mut off = s.clone();
+        off.set_prefilter(false);
+        assert!(off.may_hit_without_digits(0));
     }
 
     #[test]

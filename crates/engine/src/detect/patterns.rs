@@ -40,6 +40,20 @@ pub enum Check {
     TrailingZip,
 }
 
+impl Check {
+    /// Whether the value a check accepts starts where the match starts (the
+    /// context rule then looks before the match start).
+    pub fn keeps_start(self) -> bool {
+        !matches!(
+            self,
+            Check::TrailingToken { .. }
+                | Check::AfterSpace
+                | Check::PassportToken
+                | Check::TrailingZip
+        )
+    }
+}
+
 /// Whether a pattern needs a context keyword (or a field of its type).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Context {

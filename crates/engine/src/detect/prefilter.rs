@@ -31,11 +31,27 @@ pub fn digit_mask(x: u64) -> u64 {
 /// High bit of each byte set when the byte is ASCII alphanumeric.
 #[inline]
 pub fn alnum_mask(x: u64) -> u64 {
+    let (letter, digit) = letter_digit_masks(x);
+    letter | digit
+}
+
+/// High bits of the ASCII letters and of the ASCII digits among the bytes.
+#[inline]
+fn letter_digit_masks(x: u64) -> (u64, u64) {
     let y = x & !HIGH;
     let l = y | (ONES * 0x20);
-    let letter = ge(l, b'a') & !ge(l, b'z' + 1);
-    let digit = ge(y, b'0') & !ge(y, b'9' + 1);
-    (letter | digit) & !x & HIGH
+    let letter = ge(l, b'a') & !ge(l, b'z' + 1) & !x & HIGH;
+    let digit = ge(y, b'0') & !ge(y, b'9' + 1) & !x & HIGH;
+    (letter, digit)
+}
+
+/// Which word starts [`for_each_word_start`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WordLead {
+    /// Words starting with an ASCII letter or digit.
+    Alnum,
+    /// Words starting with an ASCII letter.
+    Letter,
 }
 
 /// Number of ASCII digits in `s`.
@@ -52,78 +68,132 @@ pub fn count_digits(s: &[u8]) -> usize {
         .count()
 }
 
-/// Calls `f` with every word start in `s`: an ASCII alphanumeric byte at 0 or
-/// after a byte that is not one.
+/// Calls `f` with every word start in `s` whose first byte is of the `lead`
+/// kind: a word is a run of ASCII alphanumeric bytes (it starts at 0 or after
+/// a byte that is not one).
 #[inline]
-pub fn for_each_word_start(s: &[u8], mut f: impl FnMut(usize)) {
+pub fn for_each_word_start(s: &[u8], lead: WordLead, mut f: impl FnMut(usize)) {
     let mut prev = 0u64; // the previous chunk's alnum mask
     let mut chunks = s.chunks_exact(8);
     let mut i = 0;
-    for c in &mut chunks {
-        let a = alnum_mask(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
-        let mut starts = a & !((a << 8) | (prev >> 56));
+    let mut emit = |x: u64, i: usize, prev: &mut u64| {
+        let (letter, digit) = letter_digit_masks(x);
+        let alnum = letter | digit;
+        let first = if lead == WordLead::Letter {
+            letter
+        } else {
+            alnum
+        };
+        let mut starts = first & !((alnum << 8) | (*prev >> 56));
         while starts != 0 {
             f(i + (starts.trailing_zeros() / 8) as usize);
             starts &= starts - 1;
         }
-        prev = a;
+        *prev = alnum;
+    };
+    for c in &mut chunks {
+        emit(
+            u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
+            i,
+            &mut prev,
+        );
         i += 8;
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let a = alnum_mask(load(rest));
-        let mut starts = a & !((a << 8) | (prev >> 56));
-        while starts != 0 {
-            f(i + (starts.trailing_zeros() / 8) as usize);
-            starts &= starts - 1;
-        }
+        emit(load(rest), i, &mut prev);
     }
 }
 
-/// Haystacks up to this long get a full byte-presence table in one pass;
-/// longer ones answer presence questions with `memchr`.
+/// Haystacks up to this long are summarised in one table-driven pass;
+/// longer ones count digits eight bytes at a time and answer presence
+/// questions with `memchr`.
 const TABLE_MAX: usize = 64;
+
+/// Bit of [`Probe`]'s class table that marks an ASCII digit.
+const DIGIT: u8 = 1;
+
+/// The bytes the scanner's gates ask about, fixed when the scanner is
+/// compiled: a class table with one bit per tracked byte (up to seven) and a
+/// bit for digits, so a short haystack is summarised with one table load per
+/// byte.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    class: [u8; 256],
+}
+
+impl Probe {
+    /// A probe that tracks the first seven distinct bytes of `bytes` (the
+    /// gates may ask about others too: those are answered with `memchr`).
+    pub fn new(bytes: impl IntoIterator<Item = u8>) -> Probe {
+        let mut class = [0u8; 256];
+        for d in b'0'..=b'9' {
+            class[usize::from(d)] = DIGIT;
+        }
+        let mut bit = DIGIT << 1;
+        for b in bytes {
+            if bit == 0 {
+                break;
+            }
+            if class[usize::from(b)] & !DIGIT == 0 && !b.is_ascii_digit() {
+                class[usize::from(b)] = bit;
+                bit <<= 1;
+            }
+        }
+        Probe { class }
+    }
+
+    /// The tracked bit of `b` (0 when `b` is not tracked).
+    #[inline]
+    fn bit(&self, b: u8) -> u8 {
+        self.class[usize::from(b)] & !DIGIT
+    }
+}
 
 /// What the scanner's gates ask about a haystack, computed once per scan:
 /// its digit count and which bytes occur in it.
 #[derive(Clone, Debug)]
 pub struct Summary<'a> {
     hay: &'a [u8],
+    probe: &'a Probe,
     /// ASCII digits in the haystack.
     pub digits: usize,
-    /// Bit `b` set when byte `b` occurs (short haystacks only).
-    present: Option<[u64; 4]>,
+    /// Tracked bytes seen (short haystacks only).
+    seen: Option<u8>,
 }
 
 impl<'a> Summary<'a> {
-    /// Summarises `hay`.
-    pub fn of(hay: &'a [u8]) -> Summary<'a> {
+    /// Summarises `hay` for the questions `probe` tracks.
+    pub fn of(hay: &'a [u8], probe: &'a Probe) -> Summary<'a> {
         if hay.len() > TABLE_MAX {
             return Summary {
                 hay,
+                probe,
                 digits: count_digits(hay),
-                present: None,
+                seen: None,
             };
         }
-        let mut present = [0u64; 4];
+        let mut seen = 0u8;
         let mut digits = 0;
         for &b in hay {
-            present[usize::from(b >> 6)] |= 1 << (b & 63);
-            digits += usize::from(b.is_ascii_digit());
+            let c = probe.class[usize::from(b)];
+            seen |= c;
+            digits += usize::from(c & DIGIT);
         }
         Summary {
             hay,
+            probe,
             digits,
-            present: Some(present),
+            seen: Some(seen),
         }
     }
 
     /// Whether byte `b` occurs in the haystack.
     #[inline]
     pub fn has(&self, b: u8) -> bool {
-        match &self.present {
-            Some(p) => p[usize::from(b >> 6)] & (1 << (b & 63)) != 0,
-            None => memchr::memchr(b, self.hay).is_some(),
+        match self.seen {
+            Some(seen) if self.probe.bit(b) != 0 => seen & self.probe.bit(b) != 0,
+            _ => memchr::memchr(b, self.hay).is_some(),
         }
     }
 }
@@ -149,8 +219,9 @@ mod tests {
 
     #[test]
     fn summaries_answer_like_the_bytes() {
-        for hay in [&b"ab 12:x@%"[..], &[b'7'; 100][..], b""] {
-            let s = Summary::of(hay);
+        let probe = Probe::new(*b" :@%-,.#+");
+        for hay in [&b"ab 12:x@%"[..], &[b'7'; 100][..], b"", b"#+ -9"] {
+            let s = Summary::of(hay, &probe);
             assert_eq!(s.digits, hay.iter().filter(|b| b.is_ascii_digit()).count());
             for b in 0..=255u8 {
                 assert_eq!(s.has(b), hay.contains(&b));
@@ -165,13 +236,19 @@ mod tests {
             count_digits(s),
             s.iter().filter(|b| b.is_ascii_digit()).count()
         );
-        let mut starts = Vec::new();
-        for_each_word_start(s, |p| starts.push(p));
-        let expected: Vec<usize> = (0..s.len())
-            .filter(|&i| {
-                s[i].is_ascii_alphanumeric() && (i == 0 || !s[i - 1].is_ascii_alphanumeric())
-            })
-            .collect();
-        assert_eq!(starts, expected);
+        for (lead, first_ok) in [
+            (
+                WordLead::Alnum,
+                u8::is_ascii_alphanumeric as fn(&u8) -> bool,
+            ),
+            (WordLead::Letter, u8::is_ascii_alphabetic),
+        ] {
+            let mut starts = Vec::new();
+            for_each_word_start(s, lead, |p| starts.push(p));
+            let expected: Vec<usize> = (0..s.len())
+                .filter(|&i| first_ok(&s[i]) && (i == 0 || !s[i - 1].is_ascii_alphanumeric()))
+                .collect();
+            assert_eq!(starts, expected, "{lead:?}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 
-use super::prefilter::for_each_word_start;
+use super::prefilter::{for_each_word_start, WordLead};
 use crate::error::EngineError;
 
 /// Row width of the first-two-bytes table: 256 byte values plus "end of input".
@@ -19,9 +19,10 @@ pub struct KeywordStarts {
     /// Bit `b0 * ROW + b1` is set when a spelling starts with `b0 b1`
     /// (`b1 = 256`: the input ends after `b0`; one-byte spellings set every `b1`).
     pairs: Box<[u64]>,
-    /// Every spelling starts with an ASCII alphanumeric byte, so only
-    /// alphanumeric word starts can be candidates.
-    alnum_first: bool,
+    /// What every spelling starts with: an ASCII letter or at least an
+    /// alphanumeric byte (then only such word starts can be candidates), or
+    /// `None` when some spelling starts otherwise.
+    lead: Option<WordLead>,
 }
 
 impl KeywordStarts {
@@ -43,14 +44,19 @@ impl KeywordStarts {
                 [b0, b1, ..] => set(usize::from(*b0) * ROW + usize::from(*b1)),
             }
         }
-        let alnum_first = spellings
-            .iter()
-            .all(|s| s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric));
-        Ok(KeywordStarts {
-            ac,
-            pairs,
-            alnum_first,
-        })
+        let all_start = |f: fn(&u8) -> bool| {
+            spellings
+                .iter()
+                .all(|s| s.as_bytes().first().is_some_and(f))
+        };
+        let lead = if all_start(u8::is_ascii_alphabetic) {
+            Some(WordLead::Letter)
+        } else if all_start(u8::is_ascii_alphanumeric) {
+            Some(WordLead::Alnum)
+        } else {
+            None
+        };
+        Ok(KeywordStarts { ac, pairs, lead })
     }
 
     /// Whether a spelling starts at `p` (the longest one is what counts).
@@ -67,14 +73,13 @@ impl KeywordStarts {
     /// Calls `f` with every candidate start in order: a word start where a
     /// spelling begins.
     pub fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize)) {
-        if self.alnum_first {
-            for_each_word_start(hay, |p| {
+        match self.lead {
+            Some(lead) => for_each_word_start(hay, lead, |p| {
                 if self.spelled_at(hay, p) {
                     f(p);
                 }
-            });
-        } else {
-            self.for_each_reference(hay, f);
+            }),
+            None => self.for_each_reference(hay, f),
         }
     }
 
@@ -147,23 +152,34 @@ mod tests {
 
     #[test]
     fn fast_and_reference_agree() {
-        let words: Vec<String> = ["mrn", "member id", "dl", "bearer", "license number"]
+        let lists: [&[&str]; 3] = [
+            &["mrn", "member id", "dl", "bearer", "license number"],
+            // A keyword led by a digit, and one led by punctuation.
+            &["mrn", "9a id"],
+            &["mrn", "#id"],
+        ];
+        for (list, lead) in lists
             .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let ks = KeywordStarts::new(&words).unwrap();
-        for hay in [
-            &b"MRN: 123 xmrn mrn Member ID 5 DL-1 dl9 Bearer abc"[..],
-            b"driver license number 12 (mrn)mrn",
-            b"m",
-            b"",
-            b"\xffmrn#DL:",
-        ] {
-            let (mut fast, mut slow) = (Vec::new(), Vec::new());
-            ks.for_each(hay, |p| fast.push(p));
-            ks.for_each_reference(hay, |p| slow.push(p));
-            assert_eq!(fast, slow, "{}", String::from_utf8_lossy(hay));
+            .zip([Some(WordLead::Letter), Some(WordLead::Alnum), None])
+        {
+            let words: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            let ks = KeywordStarts::new(&words).unwrap();
+            assert_eq!(ks.lead, lead);
+            for hay in [
+                &b"MRN: 123 xmrn mrn Member ID 5 DL-1 dl9 Bearer abc"[..],
+                b"driver license number 12 (mrn)mrn",
+                b"m",
+                b"",
+                b"\xffmrn#DL: 9a id x9a id #id a#id",
+            ] {
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                ks.for_each(hay, |p| fast.push(p));
+                ks.for_each_reference(hay, |p| slow.push(p));
+                assert_eq!(fast, slow, "{}", String::from_utf8_lossy(hay));
+            }
         }
+        let words: Vec<String> = ["mrn".to_string()].to_vec();
+        let ks = KeywordStarts::new(&words).unwrap();
         let mut found = Vec::new();
         ks.for_each(b"MRN: 1 xmrn mrn", |p| found.push(p));
         assert_eq!(found, vec![0, 12]);

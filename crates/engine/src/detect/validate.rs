@@ -214,7 +214,15 @@ pub fn ipv4(s: &[u8]) -> bool {
 /// IPv6: parses, and is not the unspecified or loopback address; a candidate
 /// must have at least three colons (filters `12:30:45` times).
 pub fn ipv6(s: &[u8]) -> bool {
-    if s.iter().filter(|&&b| b == b':').count() < 3 {
+    let colons = s.iter().filter(|&&b| b == b':').count();
+    if colons < 3 {
+        return false;
+    }
+    // Without `::` an address spells out all eight groups: seven colons, or
+    // six before a dotted IPv4 tail. Anything else cannot parse (this skips
+    // the parser for times like `2023:13:55:05`).
+    let full = colons == 7 || (colons == 6 && s.contains(&b'.'));
+    if !full && !s.windows(2).any(|w| w == b"::") {
         return false;
     }
     let Ok(text) = std::str::from_utf8(s) else {
@@ -421,6 +429,33 @@ mod tests {
         assert!(ipv6(b"2001:db8::8a2e:370:7334"));
         assert!(!ipv6(b"12:30:45"));
         assert!(!ipv6(b"::1"));
+        assert!(ipv6(b"1:2:3:4:5:6:7:8"));
+        assert!(ipv6(b"1:2:3:4:5:6:1.2.3.4"));
+        assert!(!ipv6(b"2023:13:55:05"));
+    }
+
+    /// The colon-count shortcut in `ipv6` rejects only what the parser rejects.
+    #[test]
+    fn ipv6_shortcut_agrees_with_the_parser() {
+        let reference = |s: &[u8]| {
+            s.iter().filter(|&&b| b == b':').count() >= 3
+                && std::str::from_utf8(s)
+                    .ok()
+                    .and_then(|t| t.parse::<std::net::Ipv6Addr>().ok())
+                    .is_some_and(|ip| !ip.is_unspecified() && !ip.is_loopback())
+        };
+        // Every sequence of up to eight pieces (eight `1:` and an `ab` is a
+        // full address).
+        let pieces: [&[u8]; 5] = [b"1:", b"ab", b":", b"::", b"1.2.3.4"];
+        let mut stack: Vec<(Vec<u8>, usize)> = vec![(Vec::new(), 0)];
+        while let Some((s, n)) = stack.pop() {
+            assert_eq!(ipv6(&s), reference(&s), "{}", String::from_utf8_lossy(&s));
+            if n < 8 {
+                for p in pieces {
+                    stack.push(([&s[..], p].concat(), n + 1));
+                }
+            }
+        }
     }
 
     #[test]

@@ -48,14 +48,18 @@ struct Walker<'a, 'r, 'p> {
     origin: &'r Origin,
     dec_depth: u8,
     splices: Vec<Splice>,
-    /// Rendered key path (`a.b[2].c`).
-    path: String,
+    /// Key path (`a.b[2].c`) as raw key bytes; rendered (lossily, for
+    /// keys that are not UTF-8) only when a finding needs it.
+    path: Vec<u8>,
     /// Decoded key bytes of the enclosing keys, and each key's range in `keys`.
     keys: Vec<u8>,
     key_ranges: Vec<Range<usize>>,
     /// Reused member lists, one per nesting level.
     member_bufs: Vec<Vec<Member>>,
 }
+
+/// Members per container a member list is first sized for.
+const MEMBERS_HINT: usize = 16;
 
 /// Walks `s` as one JSON document. `Ok(None)` when nothing was found.
 pub(crate) fn walk(
@@ -74,11 +78,12 @@ pub(crate) fn walk(
         origin,
         dec_depth,
         splices: Vec::new(),
-        path: prefix.to_string(),
-        keys: Vec::new(),
-        key_ranges: Vec::new(),
-        member_bufs: Vec::new(),
+        path: Vec::with_capacity(prefix.len() + 64),
+        keys: Vec::with_capacity(64),
+        key_ranges: Vec::with_capacity(8),
+        member_bufs: Vec::with_capacity(8),
     };
+    w.path.extend_from_slice(prefix.as_bytes());
     w.ws();
     let parsed = w.value(None, 0).map(|_| ());
     w.ws();
@@ -142,8 +147,8 @@ impl Walker<'_, '_, '_> {
             b'{' => self.object(depth + 1).map(|_| false),
             b'[' => self.array(key, depth + 1).map(|_| false),
             b'"' => {
-                let r = self.string()?;
-                self.scalar(r, true, key)
+                let (r, escaped) = self.string()?;
+                self.scalar(r, Some(escaped), key)
             }
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
@@ -155,7 +160,7 @@ impl Walker<'_, '_, '_> {
                     .filter(|b| b.is_ascii_digit())
                     .count();
                 if key.is_some() || digits >= 13 {
-                    self.scalar(r, false, key)
+                    self.scalar(r, None, key)
                 } else {
                     Ok(false)
                 }
@@ -173,10 +178,12 @@ impl Walker<'_, '_, '_> {
         }
     }
 
-    /// Range of a string token including quotes.
-    fn string(&mut self) -> Result<Range<usize>, WalkError> {
+    /// Range of a string token including quotes, and whether it holds a
+    /// backslash escape.
+    fn string(&mut self) -> Result<(Range<usize>, bool), WalkError> {
         let start = self.pos;
         self.expect(b'"')?;
+        let mut escaped = false;
         loop {
             let rest = &self.s[self.pos..];
             let i = memchr::memchr2(b'"', b'\\', rest).ok_or(WalkError::Malformed)?;
@@ -186,8 +193,9 @@ impl Walker<'_, '_, '_> {
             self.pos += i;
             if self.s[self.pos] == b'"' {
                 self.pos += 1;
-                return Ok(start..self.pos);
+                return Ok((start..self.pos, escaped));
             }
+            escaped = true;
             self.pos += 2;
             if self.pos > self.s.len() {
                 return Err(WalkError::Malformed);
@@ -233,21 +241,23 @@ impl Walker<'_, '_, '_> {
         Ok(start..p)
     }
 
-    /// Scans a scalar token; records a replacement splice; returns "drop".
+    /// Scans a scalar token (`escaped`: `None` for a number, else whether
+    /// the string holds an escape); records a replacement splice; returns
+    /// "drop".
     fn scalar(
         &mut self,
         r: Range<usize>,
-        quoted: bool,
+        escaped: Option<bool>,
         key: Option<KeyClass>,
     ) -> Result<bool, WalkError> {
         let s = self.s;
-        let inner = if quoted {
+        let inner = if escaped.is_some() {
             r.start + 1..r.end - 1
         } else {
             r.clone()
         };
         let raw = &s[inner.clone()];
-        let decoded = codec::json_unescape(raw).ok_or(WalkError::Malformed)?;
+        let decoded = unescape(raw, escaped == Some(true))?;
         let origin = match &decoded {
             std::borrow::Cow::Borrowed(_) => self.origin.shift(inner.start),
             std::borrow::Cow::Owned(_) => self.origin.decoded(r.clone(), Encoding::JsonEscape),
@@ -257,7 +267,7 @@ impl Walker<'_, '_, '_> {
             path: if self.path.is_empty() {
                 PathRef::None
             } else {
-                PathRef::Str(&self.path)
+                PathRef::Bytes(&self.path)
             },
         };
         let edit = self.run.value(&decoded, &field, &origin, self.dec_depth)?;
@@ -280,7 +290,9 @@ impl Walker<'_, '_, '_> {
     fn take_members(&mut self, depth: u16) -> Vec<Member> {
         let i = usize::from(depth);
         if self.member_bufs.len() <= i {
-            self.member_bufs.resize_with(i + 1, Vec::new);
+            // Most objects have a few members: one allocation, no regrowth.
+            self.member_bufs
+                .resize_with(i + 1, || Vec::with_capacity(MEMBERS_HINT));
         }
         let mut v = std::mem::take(&mut self.member_bufs[i]);
         v.clear();
@@ -308,18 +320,15 @@ impl Walker<'_, '_, '_> {
         loop {
             self.ws();
             let start = self.pos;
-            let kr = self.string()?;
+            let (kr, escaped) = self.string()?;
             let raw_key = &self.s[kr.start + 1..kr.end - 1];
-            let key = codec::json_unescape(raw_key).ok_or(WalkError::Malformed)?;
+            let key = unescape(raw_key, escaped)?;
             let path_len = self.path.len();
             let keys_len = self.keys.len();
             if !self.path.is_empty() {
-                self.path.push('.');
+                self.path.push(b'.');
             }
-            match std::str::from_utf8(&key) {
-                Ok(k) => self.path.push_str(k),
-                Err(_) => self.path.push_str(&String::from_utf8_lossy(&key)),
-            }
+            self.path.extend_from_slice(&key);
             self.keys.extend_from_slice(&key);
             let class = {
                 let keys = &self.keys;
@@ -371,7 +380,7 @@ impl Walker<'_, '_, '_> {
     /// Keys can hold PHI too (`{"jane@x.com": true}`): scan and mask them.
     fn scan_key(&mut self, key: &[u8], kr: Range<usize>) -> Result<bool, WalkError> {
         let mut hits = Vec::new();
-        self.run.scan(key, None, &mut hits);
+        self.run.scan(key, super::Traits::of(key), None, &mut hits);
         if hits.is_empty() {
             return Ok(false);
         }
@@ -417,9 +426,10 @@ impl Walker<'_, '_, '_> {
             self.ws();
             let start = self.pos;
             let path_len = self.path.len();
-            self.path.push('[');
-            self.path.push_str(itoa_usize(index, &mut [0u8; 20]));
-            self.path.push(']');
+            self.path.push(b'[');
+            self.path
+                .extend_from_slice(itoa_usize(index, &mut [0u8; 20]).as_bytes());
+            self.path.push(b']');
             let dropped = self.value(key, depth)?;
             self.path.truncate(path_len);
             members.push(Member {
@@ -459,6 +469,15 @@ impl Walker<'_, '_, '_> {
             });
         }
     }
+}
+
+/// The string content `raw` with its escapes undone (`escaped`: it holds a
+/// backslash, as found while tokenizing).
+fn unescape(raw: &[u8], escaped: bool) -> Result<std::borrow::Cow<'_, [u8]>, WalkError> {
+    if !escaped {
+        return Ok(std::borrow::Cow::Borrowed(raw));
+    }
+    codec::json_unescape(raw).ok_or(WalkError::Malformed)
 }
 
 /// Formats `n` without allocating.

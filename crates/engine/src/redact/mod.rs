@@ -64,8 +64,6 @@ impl Origin {
 pub(crate) enum PathRef<'a> {
     /// Not in a field.
     None,
-    /// A rendered path.
-    Str(&'a str),
     /// A raw key.
     Bytes(&'a [u8]),
     /// `prefix.key`.
@@ -76,7 +74,6 @@ impl PathRef<'_> {
     fn render(&self) -> Option<String> {
         match self {
             PathRef::None => None,
-            PathRef::Str(s) => Some((*s).to_string()),
             PathRef::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
             PathRef::Join("", b) => Some(String::from_utf8_lossy(b).into_owned()),
             PathRef::Join(p, b) => Some(format!("{p}.{}", String::from_utf8_lossy(b))),
@@ -106,23 +103,60 @@ impl Field<'_> {
     };
 }
 
-/// Bytes that any built-in pattern needs at least one of (short values without
-/// them are not run through the scanner).
-static INTERESTING: [bool; 256] = {
-    let mut t = [false; 256];
+/// Which of the bytes that steer the value redactor occur in a value,
+/// gathered in one table-driven pass instead of one search per question.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Traits(u8);
+
+impl Traits {
+    /// `+` (maybe a form-encoded space).
+    const PLUS: u8 = 1;
+    /// `%` (maybe a percent escape).
+    const PERCENT: u8 = 2;
+    /// `=` (maybe an embedded query).
+    const EQUALS: u8 = 4;
+    /// A space.
+    const SPACE: u8 = 8;
+    /// ASCII whitespace (space, tab, line feed, form feed, carriage return).
+    const WHITESPACE: u8 = 16;
+    /// A digit, `@`, `%` or `:`: values without one are run through the
+    /// scanner only when a pattern that needs none of them fits
+    /// ([`crate::detect::Scanner::may_hit_without_digits`]).
+    const SCANNABLE: u8 = 32;
+
+    /// The traits of `v`.
+    pub(crate) fn of(v: &[u8]) -> Traits {
+        Traits(
+            v.iter()
+                .fold(0, |acc, &b| acc | TRAIT_TABLE[usize::from(b)]),
+        )
+    }
+
+    fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+/// Each byte's [`Traits`] bits.
+static TRAIT_TABLE: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut b = b'0';
     while b <= b'9' {
-        t[b as usize] = true;
+        t[b as usize] = Traits::SCANNABLE;
         b += 1;
     }
-    t[b'@' as usize] = true;
-    t[b'_' as usize] = true;
-    t[b':' as usize] = true;
+    t[b'@' as usize] = Traits::SCANNABLE;
+    t[b':' as usize] = Traits::SCANNABLE;
+    t[b'+' as usize] = Traits::PLUS;
+    t[b'%' as usize] = Traits::PERCENT | Traits::SCANNABLE;
+    t[b'=' as usize] = Traits::EQUALS;
+    t[b' ' as usize] = Traits::SPACE | Traits::WHITESPACE;
+    t[b'\t' as usize] = Traits::WHITESPACE;
+    t[b'\n' as usize] = Traits::WHITESPACE;
+    t[0x0c] = Traits::WHITESPACE;
+    t[b'\r' as usize] = Traits::WHITESPACE;
     t
 };
-
-/// Values at least this long are always scanned.
-const ALWAYS_SCAN: usize = 20;
 
 /// Per-call state: findings so far, block flag, remaining decode budget.
 pub(crate) struct Run<'p> {
@@ -194,13 +228,17 @@ impl<'p> Run<'p> {
         action
     }
 
-    /// Scans a value with the text scanner, honouring the cheap pre-check.
-    pub(crate) fn scan(&self, v: &[u8], key: Option<KeyClass>, hits: &mut Vec<Hit>) {
+    /// Scans a value (whose traits are `traits`) with the text scanner,
+    /// honouring the cheap pre-check.
+    pub(crate) fn scan(
+        &self,
+        v: &[u8],
+        traits: Traits,
+        key: Option<KeyClass>,
+        hits: &mut Vec<Hit>,
+    ) {
         let scanner = &self.profile.scanner;
-        if v.len() < ALWAYS_SCAN
-            && !scanner.has_custom()
-            && !v.iter().any(|&b| INTERESTING[usize::from(b)])
-        {
+        if !traits.has(Traits::SCANNABLE) && !scanner.may_hit_without_digits(v.len()) {
             return;
         }
         scanner.scan(v, ScanCtx { key }, hits);
@@ -237,8 +275,9 @@ impl<'p> Run<'p> {
                 Err(json::WalkError::Malformed) => {}
             }
         }
-        let plus = plus_encoded(v);
-        if plus || codec::has_percent_escape(v) {
+        let traits = Traits::of(v);
+        let plus = plus_encoded(v, traits);
+        if plus || (traits.has(Traits::PERCENT) && codec::has_percent_escape(v)) {
             let decoded = codec::percent_decode(v, plus);
             self.spend(decoded.len())?;
             let inner = origin.decoded(0..v.len(), Encoding::Percent);
@@ -267,21 +306,22 @@ impl<'p> Run<'p> {
                 return Ok(None);
             }
         }
-        if let Some(q) = embedded_query(v) {
+        if let Some(q) = embedded_query(v, traits) {
             return self.value_with_query(v, q, field, origin, depth);
         }
-        self.value_text(v, field, origin)
+        self.value_text(v, traits, field, origin)
     }
 
     /// Text-scans a value; any hit with `drop` drops the field.
     fn value_text(
         &mut self,
         v: &[u8],
+        traits: Traits,
         field: &Field<'_>,
         origin: &Origin,
     ) -> Result<Option<Edit>, UnscannableReason> {
         let mut hits = Vec::new();
-        self.scan(v, field.key, &mut hits);
+        self.scan(v, traits, field.key, &mut hits);
         if hits.is_empty() {
             return Ok(None);
         }
@@ -308,7 +348,8 @@ impl<'p> Run<'p> {
         origin: &Origin,
         depth: u8,
     ) -> Result<Option<Edit>, UnscannableReason> {
-        let head = self.value_text(&v[..q.start], field, origin)?;
+        let head_bytes = &v[..q.start];
+        let head = self.value_text(head_bytes, Traits::of(head_bytes), field, origin)?;
         if head == Some(Edit::Drop) {
             return Ok(Some(Edit::Drop));
         }
@@ -399,9 +440,9 @@ impl<'p> Run<'p> {
 
 /// `a+b`: spaces encoded as `+` by an inner form encoding (no real spaces,
 /// and a `+` after an alphanumeric, before a word character).
-fn plus_encoded(v: &[u8]) -> bool {
-    codec::find(b'+', v).is_some()
-        && codec::find(b' ', v).is_none()
+fn plus_encoded(v: &[u8], traits: Traits) -> bool {
+    traits.has(Traits::PLUS)
+        && !traits.has(Traits::SPACE)
         && memchr::memchr_iter(b'+', v).any(|i| {
             i > 0
                 && i + 1 < v.len()
@@ -413,11 +454,11 @@ fn plus_encoded(v: &[u8]) -> bool {
 
 /// The query part of a value that is a URL with a query (`https://x/?a=b`) or a
 /// bare `k=v&k2=v2` string; `None` for anything else.
-fn embedded_query(v: &[u8]) -> Option<Range<usize>> {
-    let eq = codec::find(b'=', v)?;
-    if v.iter().any(|b| b.is_ascii_whitespace()) {
+fn embedded_query(v: &[u8], traits: Traits) -> Option<Range<usize>> {
+    if !traits.has(Traits::EQUALS) || traits.has(Traits::WHITESPACE) {
         return None;
     }
+    let eq = codec::find(b'=', v)?;
     let end = codec::find(b'#', v).unwrap_or(v.len());
     if let Some(qm) = codec::find(b'?', &v[..end]) {
         return (qm < eq).then_some(qm + 1..end);

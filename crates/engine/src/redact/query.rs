@@ -27,10 +27,12 @@ pub(crate) fn walk(
     depth: u8,
 ) -> Result<Option<Vec<u8>>, UnscannableReason> {
     let mut edits: Vec<PairEdit> = Vec::new();
+    let ends = memchr::memchr_iter(b'&', q).chain(std::iter::once(q.len()));
     let mut start = 0;
-    for piece in q.split(|&b| b == b'&') {
-        let pair = start..start + piece.len();
-        start = pair.end + 1;
+    for end in ends {
+        let pair = start..end;
+        start = end + 1;
+        let piece = &q[pair.clone()];
         if piece.is_empty() {
             continue;
         }
@@ -102,7 +104,7 @@ fn scan_key(
     origin: &Origin,
 ) -> Option<(Vec<u8>, bool)> {
     let mut hits = Vec::new();
-    run.scan(key, None, &mut hits);
+    run.scan(key, super::Traits::of(key), None, &mut hits);
     if hits.is_empty() {
         return None;
     }
