@@ -370,7 +370,8 @@ if [ "$HOLD" = 1 ]; then
     IFS='|' read -r id label url pid <<<"$cell"
     echo "$id pid=$pid $url"
   done
-  while :; do sleep 3600; done
+  # In the background, so Ctrl-C / SIGTERM reach the cleanup trap at once.
+  while :; do sleep 3600 & wait $!; done
 fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
