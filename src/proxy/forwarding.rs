@@ -52,6 +52,9 @@ pub struct RequestFacts {
     pub peer_trusted: bool,
     /// The request id sent upstream and back to the client.
     pub request_id: String,
+    /// The same id as a header value, built once for the upstream request and the response
+    /// (ids are checked or generated as ASCII, so it is always there).
+    pub request_id_header: Option<HeaderValue>,
     /// `http` or `https`, as seen by the first proxy.
     pub proto: &'static str,
     /// The listener the request arrived on (index into the policy's listeners).
@@ -98,12 +101,14 @@ impl RequestFacts {
             _ => "http",
         };
         let listener = policy.listener_at(session.server_addr().and_then(|a| a.as_inet()).copied());
+        let request_id_header = HeaderValue::from_str(&request_id).ok();
         Self {
             host,
             path,
             client_ip,
             peer_trusted,
             request_id,
+            request_id_header,
             proto,
             listener,
         }
@@ -195,7 +200,9 @@ pub fn prepare_upstream_request(
         push_ip(&mut xff, peer);
         HeaderValue::from_str(&xff).ok()
     });
-    let request_id = HeaderValue::from_str(&facts.request_id)
+    let request_id = facts
+        .request_id_header
+        .clone()
         .or_err(ErrorType::InternalError, "request id is not a header value")?;
 
     header_edit::request_headers(upstream_request, |headers| {

@@ -411,7 +411,7 @@ impl ProxyHttp for PhiGuardProxy {
                     resp.headers.insert(CLEAR_SITE_DATA.clone(), csd.clone());
                 }
             }
-            if let Some(id) = facts.and_then(|f| HeaderValue::from_str(&f.request_id).ok()) {
+            if let Some(id) = facts.and_then(|f| f.request_id_header.clone()) {
                 resp.headers.insert(X_REQUEST_ID.clone(), id);
             }
             nonce_result

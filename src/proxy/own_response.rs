@@ -126,11 +126,7 @@ pub async fn send(session: &mut Session, ctx: &RequestCtx, response: OwnResponse
     profile.apply_own(headers);
     // Error responses are never stored, whatever the profile says about caching.
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(id) = ctx
-        .facts
-        .as_ref()
-        .and_then(|f| HeaderValue::from_str(&f.request_id).ok())
-    {
+    if let Some(id) = ctx.facts.as_ref().and_then(|f| f.request_id_header.clone()) {
         headers.insert(X_REQUEST_ID.clone(), id);
     }
     if let OwnResponse::RateLimited {
