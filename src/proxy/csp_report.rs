@@ -356,7 +356,7 @@ fn scrub(text: &str, scrubber: &Profile, redacted: &mut u32) -> String {
     let outcome = scrubber.redact_text(text.as_bytes());
     *redacted += u32::try_from(outcome.findings().len()).unwrap_or(u32::MAX);
     let out = match outcome.output(text.as_bytes()) {
-        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Some(bytes) => super::owned_utf8(bytes),
         None => return "[not logged: unscannable]".to_owned(),
     };
     if out.chars().count() > MAX_FIELD_CHARS {

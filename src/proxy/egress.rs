@@ -241,11 +241,9 @@ pub fn admit(
         decided.generalized = generalized;
         let outcome = egress.profile.redact_query_bytes(&allowed);
         match decide(&outcome, "query", &allowed, &mut *on_findings)? {
-            Some(rewritten) => {
-                decided.query = Some(String::from_utf8_lossy(rewritten).into_owned())
-            }
+            Some(rewritten) => decided.query = Some(super::owned_utf8(rewritten)),
             None if matches!(allowed, Cow::Owned(_)) => {
-                decided.query = Some(String::from_utf8_lossy(&allowed).into_owned())
+                decided.query = Some(super::owned_utf8(&allowed))
             }
             None => {}
         }

@@ -18,7 +18,7 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, EXPIRES, PRAGMA};
-use phiguard_engine::Profile;
+use phiguard_engine::{Outcome, Profile};
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
@@ -36,6 +36,33 @@ static CLEAR_SITE_DATA: HeaderName = HeaderName::from_static("clear-site-data");
 /// The current policy; swapped atomically on reload, read once per request.
 pub type PolicyCell = Arc<ArcSwap<Policy>>;
 
+/// Parameter names whose values the access log never shows, matched anywhere in the name
+/// and in any ASCII case (`api_key`, `X-Session-Token`, `pwd`...).
+static CREDENTIAL_KEYS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build([
+                "token", "secret", "passw", "pwd", "key", "auth", "session", "sig", "code", "otp",
+                "jwt", "bearer",
+            ])
+            .expect("fixed credential key patterns compile")
+    });
+
+/// Whether a query parameter's name looks like it holds a credential.
+fn is_credential_key(name: &str) -> bool {
+    CREDENTIAL_KEYS.is_match(name)
+}
+
+/// `bytes` as an owned string: copied after std's UTF-8 check, which is fast on the ASCII the
+/// engine writes; converted lossily only when that check fails.
+fn owned_utf8(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 /// phiguard's proxy service.
 pub struct PhiGuardProxy {
     policy: PolicyCell,
@@ -51,31 +78,25 @@ impl PhiGuardProxy {
     /// (`token`, `password`, `api_key`, `session`, `sig`, ...) masked, then PHI masked with
     /// the engine's default profile; a query the engine cannot scan is not logged.
     fn loggable_query(&self, query: &str) -> String {
-        const CREDENTIAL_KEYS: &[&str] = &[
-            "token", "secret", "passw", "pwd", "key", "auth", "session", "sig", "code", "otp",
-            "jwt", "bearer",
-        ];
         let mut masked = String::with_capacity(query.len());
         for (i, pair) in query.split('&').enumerate() {
             if i > 0 {
                 masked.push('&');
             }
             match pair.split_once('=') {
-                Some((k, _))
-                    if CREDENTIAL_KEYS
-                        .iter()
-                        .any(|c| k.to_ascii_lowercase().contains(c)) =>
-                {
-                    masked.push_str(k);
+                Some((key, _)) if is_credential_key(key) => {
+                    masked.push_str(key);
                     masked.push_str("=[REDACTED:CREDENTIAL]");
                 }
                 _ => masked.push_str(pair),
             }
         }
-        let outcome = self.log_redaction.redact_query(&masked);
-        match outcome.output(masked.as_bytes()) {
-            Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            None => "[query not logged: unscannable]".to_owned(),
+        match self.log_redaction.redact_query(&masked) {
+            Outcome::Clean => masked,
+            outcome => match outcome.output(masked.as_bytes()) {
+                Some(bytes) => owned_utf8(bytes),
+                None => "[query not logged: unscannable]".to_owned(),
+            },
         }
     }
 
@@ -85,7 +106,7 @@ impl PhiGuardProxy {
         let outcome = self.log_redaction.redact_text(path.as_bytes());
         match outcome.output(path.as_bytes()) {
             Some(bytes) if bytes == path.as_bytes() => std::borrow::Cow::Borrowed(path),
-            Some(bytes) => std::borrow::Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+            Some(bytes) => std::borrow::Cow::Owned(owned_utf8(bytes)),
             None => std::borrow::Cow::Borrowed("[path not logged: unscannable]"),
         }
     }
@@ -785,5 +806,34 @@ fn classify_upstream_error(etype: &ErrorType) -> UpstreamErrorKind {
         | ErrorType::BindError
         | ErrorType::SocketError => UpstreamErrorKind::Connect,
         _ => UpstreamErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_credential_key, owned_utf8};
+
+    #[test]
+    fn credential_keys_match_anywhere_in_any_ascii_case() {
+        for name in [
+            "token",
+            "api_key",
+            "X-Session-Id",
+            "PASSWORD",
+            "otp",
+            "Sig",
+            "authCode",
+        ] {
+            assert!(is_credential_key(name), "{name}");
+        }
+        for name in ["email", "dl", "cid", "en", "ep.value", "page"] {
+            assert!(!is_credential_key(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn owned_utf8_copies_valid_text_and_replaces_invalid_bytes() {
+        assert_eq!(owned_utf8(b"a=%40&b=\xc3\xa9"), "a=%40&b=\u{e9}");
+        assert_eq!(owned_utf8(b"a=\xff"), "a=\u{fffd}");
     }
 }
