@@ -101,3 +101,49 @@ fn access_log_can_be_switched_off() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(pg.process.stdout(), "");
 }
+
+#[test]
+fn an_egress_route_logs_its_scanned_query_or_scans_it_with_the_default_profile() {
+    let echo = Echo::start();
+    let key = "pseudonym_key: hex:000102030405060708090a0b0c0d0e0f, pseudonym_key_id: k1";
+    let pg = PhiGuard::start(&format!(
+        "upstreams: {{tracker: {{address: \"{}\"}}}}\n\
+         redaction_profiles:\n\
+         \x20 same: {{action: pseudonymize, {key}}}\n\
+         \x20 extra_key: {{action: pseudonymize, {key}, keys: {{patient_ref: mrn}}}}\n\
+         routes:\n\
+         \x20 - {{name: same, match: {{path_prefix: /same}}, upstream: tracker, egress: {{profile: same}}}}\n\
+         \x20 - {{name: extra, match: {{path_prefix: /extra}}, upstream: tracker, egress: {{profile: extra_key}}}}\n",
+        echo.address()
+    ));
+    let query = "?v=2&em=jane.doe%40example.com&token=SECRET";
+
+    // A profile that detects as the default one: the log shows the query as forwarded
+    // (its pseudonym), credentials masked, without a second scan.
+    let same = get(&pg.url(&format!("/same/collect{query}")));
+    assert_eq!(same.status, 200);
+    let forwarded = echo.last().query;
+    let pseudonym = forwarded
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("em="))
+        .expect("em forwarded");
+    assert!(pseudonym.starts_with("PSEUDO_EMAIL_k1_"), "{forwarded}");
+
+    // Any other profile: the log scans the received query with the default profile.
+    let extra = get(&pg.url(&format!("/extra/collect{query}")));
+    assert_eq!(extra.status, 200);
+
+    pg.wait_access_log(2);
+    assert_eq!(
+        pg.log_line_for(&same)["query"],
+        format!("v=2&em={pseudonym}&token=[REDACTED:CREDENTIAL]")
+    );
+    assert_eq!(
+        pg.log_line_for(&extra)["query"],
+        "v=2&em=[REDACTED:EMAIL]&token=[REDACTED:CREDENTIAL]"
+    );
+    let stdout = pg.process.stdout();
+    for secret in ["jane.doe", "SECRET"] {
+        assert!(!stdout.contains(secret), "{secret:?} in stdout:\n{stdout}");
+    }
+}

@@ -96,6 +96,10 @@ pub enum BodyFormat {
 pub struct EgressRequest {
     /// The rewritten query string, when it changed.
     pub query: Option<String>,
+    /// The query as forwarded (`query`, or the request's own when unchanged) is the client's
+    /// whole query scanned by a profile that detects as the engine's default one: the access
+    /// log shows it without scanning it again.
+    pub query_scanned_as_default: bool,
     /// How the body will be decoded and scanned, when the request has one (it is then held
     /// back and re-framed chunked).
     pub body: Option<BodySpec>,
@@ -239,6 +243,8 @@ pub fn admit(
             (Cow::Owned(rewritten), n) => (Cow::Owned(rewritten), n),
         };
         decided.generalized = generalized;
+        decided.query_scanned_as_default =
+            matches!(allowed, Cow::Borrowed(_)) && egress.profile.detects_as_builtin_default();
         let outcome = egress.profile.redact_query_bytes(&allowed);
         match decide(&outcome, "query", &allowed, &mut *on_findings)? {
             Some(rewritten) => decided.query = Some(super::owned_utf8(rewritten)),

@@ -76,8 +76,9 @@ pub struct PhiGuardProxy {
 impl PhiGuardProxy {
     /// A query string fit for the proxy's own logs: values of credential-looking parameters
     /// (`token`, `password`, `api_key`, `session`, `sig`, ...) masked, then PHI masked with
-    /// the engine's default profile; a query the engine cannot scan is not logged.
-    fn loggable_query(&self, query: &str) -> String {
+    /// the engine's default profile unless `scanned` says that was done already (an egress
+    /// route's forwarded query); a query the engine cannot scan is not logged.
+    fn loggable_query(&self, query: &str, scanned: bool) -> String {
         let mut masked = String::with_capacity(query.len());
         for (i, pair) in query.split('&').enumerate() {
             if i > 0 {
@@ -90,6 +91,9 @@ impl PhiGuardProxy {
                 }
                 _ => masked.push_str(pair),
             }
+        }
+        if scanned {
+            return masked;
         }
         match self.log_redaction.redact_query(&masked) {
             Outcome::Clean => masked,
@@ -556,11 +560,15 @@ impl ProxyHttp for PhiGuardProxy {
         }
         let facts = ctx.facts.as_ref();
         let path = self.loggable_path(facts.map_or("-", |f| f.path.as_str()));
-        let query = session
-            .req_header()
-            .uri
-            .query()
-            .map(|q| self.loggable_query(q));
+        let received = session.req_header().uri.query();
+        let query = match ctx.egress.as_ref() {
+            Some(decided) if decided.query_scanned_as_default => decided
+                .query
+                .as_deref()
+                .or(received)
+                .map(|q| self.loggable_query(q, true)),
+            _ => received.map(|q| self.loggable_query(q, false)),
+        };
         self.access_log.log(&AccessRecord {
             request_id: facts.map_or("-", |f| f.request_id.as_str()),
             route: match route {

@@ -43,6 +43,8 @@ pub struct Profile {
     pub(crate) pseudonymizer: Option<Pseudonymizer>,
     pub(crate) zip_keep_prefix: bool,
     pub(crate) limits: Limits,
+    /// Detection is the built-in default's (see [`Profile::detects_as_builtin_default`]).
+    default_detection: bool,
 }
 
 fn type_index(ty: PhiType) -> Option<usize> {
@@ -148,7 +150,21 @@ impl Profile {
             pseudonymizer,
             zip_keep_prefix: spec.zip_keep_prefix,
             limits: spec.limits,
+            default_detection: spec.detectors.is_empty()
+                && spec.keys.is_empty()
+                && spec.custom.is_empty()
+                && spec.context.is_empty()
+                && !spec.zip_keep_prefix,
         })
+    }
+
+    /// Whether this profile finds what [`Profile::builtin_default`] finds: every built-in
+    /// detector with its built-in keys and context keywords, no ZIP prefix kept, nothing
+    /// custom. Only its actions, mask style, pseudonym key and limits may differ, and every
+    /// action removes the value, so its output holds nothing for the default profile to find
+    /// but its own pseudonyms: a caller can skip a second pass with the default profile.
+    pub fn detects_as_builtin_default(&self) -> bool {
+        self.default_detection
     }
 
     /// Every built-in detector, action `mask` (the `phiguard redact` default and
