@@ -54,6 +54,30 @@ fn is_credential_key(name: &str) -> bool {
     CREDENTIAL_KEYS.is_match(name)
 }
 
+/// `query` with the values of credential-looking parameters replaced by
+/// `[REDACTED:CREDENTIAL]`; everything else byte for byte.
+fn mask_credentials(query: &str) -> String {
+    let mut masked = String::with_capacity(query.len());
+    let mut start = 0;
+    // `&` and `=` are ASCII, so every cut below falls on a character boundary.
+    let ends = memchr::memchr_iter(b'&', query.as_bytes()).chain([query.len()]);
+    for end in ends {
+        if start > 0 {
+            masked.push('&');
+        }
+        let pair = &query[start..end];
+        match memchr::memchr(b'=', pair.as_bytes()).map(|eq| &pair[..eq]) {
+            Some(key) if is_credential_key(key) => {
+                masked.push_str(key);
+                masked.push_str("=[REDACTED:CREDENTIAL]");
+            }
+            _ => masked.push_str(pair),
+        }
+        start = end + 1;
+    }
+    masked
+}
+
 /// `bytes` as an owned string: copied after std's UTF-8 check, which is fast on the ASCII the
 /// engine writes; converted lossily only when that check fails.
 fn owned_utf8(bytes: &[u8]) -> String {
@@ -79,19 +103,7 @@ impl PhiGuardProxy {
     /// the engine's default profile unless `scanned` says that was done already (an egress
     /// route's forwarded query); a query the engine cannot scan is not logged.
     fn loggable_query(&self, query: &str, scanned: bool) -> String {
-        let mut masked = String::with_capacity(query.len());
-        for (i, pair) in query.split('&').enumerate() {
-            if i > 0 {
-                masked.push('&');
-            }
-            match pair.split_once('=') {
-                Some((key, _)) if is_credential_key(key) => {
-                    masked.push_str(key);
-                    masked.push_str("=[REDACTED:CREDENTIAL]");
-                }
-                _ => masked.push_str(pair),
-            }
-        }
+        let masked = mask_credentials(query);
         if scanned {
             return masked;
         }
@@ -819,7 +831,20 @@ fn classify_upstream_error(etype: &ErrorType) -> UpstreamErrorKind {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_credential_key, owned_utf8};
+    use super::{is_credential_key, mask_credentials, owned_utf8};
+
+    #[test]
+    fn credentials_are_masked_and_everything_else_kept() {
+        assert_eq!(
+            mask_credentials("a=1&API_KEY=s3cr3t&&=x&Token&sid=9&b"),
+            "a=1&API_KEY=[REDACTED:CREDENTIAL]&&=x&Token&sid=9&b"
+        );
+        assert_eq!(
+            mask_credentials("&session=abc&"),
+            "&session=[REDACTED:CREDENTIAL]&"
+        );
+        assert_eq!(mask_credentials(""), "");
+    }
 
     #[test]
     fn credential_keys_match_anywhere_in_any_ascii_case() {
