@@ -200,6 +200,24 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
+    fn prefilters_change_nothing_on_number_tokens(
+        t in "[0-9]{1,20}([.\\-/][0-9]{1,12}){0,5}",
+        key in proptest::sample::select(&["ph", "npi", "ssn", "dob", "zip", "cc", "v"][..]),
+    ) {
+        // A whole value or line that is one number token is scanned by
+        // anchored tries at its start only (or not at all).
+        let (fast, slow) = profiles();
+        for input in [
+            t.clone(),
+            format!("{key}={t}"),
+            format!("{{\"{key}\":\"{t}\"}}"),
+            format!("{key} {t}"),
+        ] {
+            assert_same(&fast, &slow, input.as_bytes());
+        }
+    }
+
+    #[test]
     fn prefilters_change_nothing_on_random_queries(q in query_text()) {
         let (fast, slow) = profiles();
         assert_same(&fast, &slow, q.as_bytes());
