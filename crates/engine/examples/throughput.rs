@@ -52,7 +52,7 @@ fn main() {
         let cpu = (cpu_time() - before).as_secs_f64().max(1e-3);
         let mib = (bytes * iters) as f64 / (1 << 20) as f64;
         println!(
-            "{name:<20} {:>8.1} MiB/s (cpu)  findings/iter {}",
+            "{name:<20} {:>8.1} MiB/s (cpu)  findings/iter {}  bytes/iter {bytes}",
             mib / cpu,
             findings / iters.max(1)
         );

@@ -50,19 +50,37 @@ pub fn has_percent_escape(s: &[u8]) -> bool {
 /// nothing needs decoding; invalid escapes are kept as written. Runs between
 /// escapes are copied whole.
 pub fn percent_decode(s: &[u8], plus: bool) -> Cow<'_, [u8]> {
-    let next_special = |rest: &[u8]| {
-        if plus {
-            find2(b'%', b'+', rest)
-        } else {
-            find(b'%', rest)
-        }
-    };
-    let Some(first) = next_special(s) else {
+    let Some(first) = next_special(s, plus) else {
         return Cow::Borrowed(s);
     };
     let mut out = Vec::with_capacity(s.len());
-    out.extend_from_slice(&s[..first]);
+    decode_from(s, plus, first, &mut out);
+    Cow::Owned(out)
+}
+
+/// Position of the first `%` (or, with `plus`, `+`) in `s`.
+#[inline]
+fn next_special(s: &[u8], plus: bool) -> Option<usize> {
+    if plus {
+        find2(b'%', b'+', s)
+    } else {
+        find(b'%', s)
+    }
+}
+
+/// Percent-decodes `s` into `out` (cleared first), by the rules of
+/// [`percent_decode`]: walkers reuse one buffer for all their values.
+pub fn percent_decode_into(s: &[u8], plus: bool, out: &mut Vec<u8>) {
+    out.clear();
+    decode_from(s, plus, next_special(s, plus).unwrap_or(s.len()), out);
+}
+
+/// Appends `s` decoded to `out`; `first` is the position of its first
+/// `%`/`+` (or `s.len()`).
+fn decode_from(s: &[u8], plus: bool, first: usize, out: &mut Vec<u8>) {
+    out.reserve(s.len());
     let mut i = first;
+    out.extend_from_slice(&s[..i]);
     while i < s.len() {
         // `s[i]` is `%` or (with `plus`) `+`.
         if s[i] == b'+' {
@@ -83,11 +101,10 @@ pub fn percent_decode(s: &[u8], plus: bool) -> Cow<'_, [u8]> {
                 }
             }
         }
-        let run = next_special(&s[i..]).unwrap_or(s.len() - i);
+        let run = next_special(&s[i..], plus).unwrap_or(s.len() - i);
         out.extend_from_slice(&s[i..i + run]);
         i += run;
     }
-    Cow::Owned(out)
 }
 
 /// Bytes kept literal when re-encoding a value: RFC 3986 unreserved plus a few

@@ -82,6 +82,34 @@ fn json_keeps_structure_and_paths() {
 }
 
 #[test]
+fn json_walks_share_no_state_between_documents() {
+    // The walker keeps its buffers per thread between documents: a
+    // document cut off deep inside, or one holding JSON in a string, must
+    // not leave a key path or member list behind for the next one.
+    let p = default();
+    let cut = br#"{"a":{"b":[{"c":{"d":["#;
+    assert!(matches!(
+        p.redact_json(cut),
+        Outcome::Unscannable {
+            reason: UnscannableReason::MalformedJson
+        }
+    ));
+    let nested = br#"{"x":"{\"user\":{\"ph\":\"212-555-0143\"}}","y":[1,{"fn":"Jane"}]}"#;
+    for _ in 0..3 {
+        let o = p.redact_json(nested);
+        let paths: Vec<_> = o
+            .findings()
+            .iter()
+            .map(|f| f.key_path.clone().unwrap())
+            .collect();
+        assert_eq!(paths, ["x.user.ph", "y[1].fn"], "{o:?}");
+        let o = p.redact_json(br#"{"fn":"Jo","n":[[[[1]]]]}"#);
+        assert_eq!(o.findings()[0].key_path.as_deref(), Some("fn"));
+        assert!(p.redact_json(cut).findings().is_empty());
+    }
+}
+
+#[test]
 fn json_paths_of_escaped_and_non_utf8_keys() {
     let p = default();
     let body = b"{\"a\xff\":{\"p\\u0068\":\"+1 (212) 555-0143\"},\"l\":[{\"\xe2\x82\":\"ssn 219-44-5678\"}]}";

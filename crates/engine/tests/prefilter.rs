@@ -120,8 +120,108 @@ fn phi_text() -> impl Strategy<Value = String> {
     .prop_map(|parts| parts.concat())
 }
 
+/// Query keys: plain, PII fields, nested and encoded ones.
+const KEYS: &[&str] = &[
+    "v",
+    "cid",
+    "_p",
+    "dl",
+    "dt",
+    "ep.x",
+    "em",
+    "ph",
+    "dob",
+    "fn",
+    "name",
+    "email",
+    "user_data[em]",
+    "customer.name",
+    "zip",
+    "ssn",
+    "k%20y",
+    "a+b",
+    "pr1",
+    "",
+];
+
+/// Percent-encodes every byte of `s` that is not alphanumeric, or (`plus`)
+/// spaces as `+`.
+fn encode(s: &str, how: u8) -> String {
+    match how {
+        0 => s.to_string(),
+        1 => s.replace(' ', "+"),
+        _ => s
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect(),
+    }
+}
+
+/// `k=v&k=v` strings whose values are PHI-shaped text, some form- or
+/// percent-encoded, some numeric tokens (`123456789.1700000000`).
+fn query_text() -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        3 => phi_text(),
+        1 => "[0-9]{1,22}",
+        1 => "[0-9]{1,12}[.\\-/][0-9]{1,12}",
+        1 => "[0-9]{1,4}([.\\-/][0-9]{1,4}){0,4}",
+    ];
+    proptest::collection::vec(
+        (
+            proptest::sample::select(KEYS),
+            value,
+            0u8..3,
+            proptest::bool::weighted(0.9),
+        ),
+        0..8,
+    )
+    .prop_map(|pairs| {
+        pairs
+            .into_iter()
+            .map(|(k, v, how, with_eq)| {
+                if with_eq {
+                    format!("{k}={}", encode(&v, how))
+                } else {
+                    k.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn prefilters_change_nothing_on_number_tokens(
+        t in "[0-9]{1,20}([.\\-/][0-9]{1,12}){0,5}",
+        key in proptest::sample::select(&["ph", "npi", "ssn", "dob", "zip", "cc", "v"][..]),
+    ) {
+        // A whole value or line that is one number token is scanned by
+        // anchored tries at its start only (or not at all).
+        let (fast, slow) = profiles();
+        for input in [
+            t.clone(),
+            format!("{key}={t}"),
+            format!("{{\"{key}\":\"{t}\"}}"),
+            format!("{key} {t}"),
+        ] {
+            assert_same(&fast, &slow, input.as_bytes());
+        }
+    }
+
+    #[test]
+    fn prefilters_change_nothing_on_random_queries(q in query_text()) {
+        let (fast, slow) = profiles();
+        assert_same(&fast, &slow, q.as_bytes());
+    }
 
     #[test]
     fn prefilters_change_nothing_on_random_text(s in phi_text()) {

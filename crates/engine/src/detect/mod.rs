@@ -7,6 +7,7 @@ pub mod patterns;
 pub mod prefilter;
 pub mod shape;
 mod starts;
+pub mod token;
 pub mod validate;
 
 use std::ops::Range;
@@ -26,6 +27,7 @@ use patterns::{Check, Context, PatternDef};
 use prefilter::{Probe, Summary};
 use shape::Shape;
 use starts::KeywordStarts;
+use token::{TokenFacts, TokenHits};
 
 /// One detected value inside the scanned slice (no copy of the value).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +72,8 @@ struct Group {
     /// For each pattern: the bytes a match can start with (anchored tries
     /// skip patterns that cannot start at a position).
     first: Vec<[bool; 256]>,
+    /// What the group can hit in a haystack that is one number token.
+    token: TokenFacts,
 }
 
 /// What an accepted hit of one pattern needs at least.
@@ -175,10 +179,12 @@ fn build_group(
     if sources.is_empty() {
         return Ok(None);
     }
-    let shapes = sources
+    let hirs = sources
         .iter()
-        .map(|s| Shape::of_pattern(s))
+        .map(|s| shape::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
+    let shapes: Vec<Shape> = hirs.iter().map(Shape::of_hir).collect();
+    let token = TokenFacts::new(&hirs, &defs);
     let needs: Vec<Need> = shapes
         .iter()
         .zip(&defs)
@@ -225,6 +231,7 @@ fn build_group(
         needs,
         floor,
         first,
+        token,
     }))
 }
 
@@ -351,11 +358,26 @@ impl Scanner {
         // Every pattern needs a few digits, a minimum length or a certain
         // byte: skip groups that cannot match this haystack.
         let sum = Summary::of(hay, &self.probe);
+        // Whether `hay` is one number token, and with which separators;
+        // worked out for the first group that passes its gates.
+        let mut token: Option<Option<usize>> = None;
         for group in &self.groups {
             if !self.prefilter {
                 self.scan_group_reference(group, hay, ctx, out);
             } else if group.may_match(hay.len(), &sum) {
-                self.scan_group(group, hay, ctx, out);
+                let seps = *token.get_or_insert_with(|| token::short_number_token(hay, sum.digits));
+                let hits = seps.map_or(TokenHits::Anywhere, |seps| {
+                    group.token.hits(seps, hay.len(), ctx.key, |ty| {
+                        self.context.window_fits(ty, 0)
+                    })
+                });
+                match hits {
+                    TokenHits::None => {}
+                    TokenHits::Whole(patterns) => {
+                        self.scan_whole_token(group, hay, patterns, ctx, out);
+                    }
+                    TokenHits::Anywhere => self.scan_group(group, hay, ctx, out),
+                }
             }
         }
         if self.ipv6 && sum.has(b':') {
@@ -390,6 +412,64 @@ impl Scanner {
             return;
         }
         self.scan_span(group, hay, 0..hay.len(), ctx, out);
+    }
+
+    /// Scans a number token in which only whole-token matches of the
+    /// `patterns` (bit = index) can hit: every other numeric candidate is
+    /// glued to a neighbour. [`Scanner::scan_span`] would find the first of
+    /// them, in priority order, that matches from position 0 and passes its
+    /// checks: a search anchored at 0 gives the highest-priority pattern
+    /// matching there, later ones are tried anchored one by one.
+    #[inline(never)]
+    fn scan_whole_token(
+        &self,
+        group: &Group,
+        hay: &[u8],
+        patterns: u64,
+        ctx: ScanCtx,
+        out: &mut Vec<Hit>,
+    ) {
+        // One pattern: its own anchored search. Several: one search for all
+        // of them first (usually the one that hits), then the later ones.
+        let mut left = patterns;
+        if patterns.count_ones() > 1 {
+            let Some(m) = group
+                .engine
+                .search(&Input::new(hay).anchored(Anchored::Yes))
+            else {
+                return;
+            };
+            let first = m.pattern().as_usize();
+            if let Some(def) = group.defs.get(first) {
+                if patterns & (1 << first) != 0 {
+                    if let Some(r) = self.accept(def, hay, m.range(), ctx) {
+                        out.push(Hit {
+                            ty: def.ty,
+                            range: r,
+                        });
+                        return;
+                    }
+                }
+            }
+            left &= u64::MAX.checked_shl(first as u32 + 1).unwrap_or(0);
+        }
+        while left != 0 {
+            let i = left.trailing_zeros() as usize;
+            left &= left - 1;
+            let (Some(def), Ok(pattern)) = (group.defs.get(i), PatternID::new(i)) else {
+                continue;
+            };
+            let input = Input::new(hay).anchored(Anchored::Pattern(pattern));
+            if let Some(m) = group.engine.search(&input) {
+                if let Some(r) = self.accept(def, hay, m.range(), ctx) {
+                    out.push(Hit {
+                        ty: def.ty,
+                        range: r,
+                    });
+                    return;
+                }
+            }
+        }
     }
 
     /// [`Scanner::scan_group`] without prefilters: the definition it must match.

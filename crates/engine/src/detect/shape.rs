@@ -147,12 +147,108 @@ impl Shape {
 
     /// Parses `pattern` the way the scanner compiles it (bytes, Unicode off).
     pub fn of_pattern(pattern: &str) -> Result<Shape, EngineError> {
-        let config = regex_automata::util::syntax::Config::new()
-            .unicode(false)
-            .utf8(false);
-        let hir = regex_automata::util::syntax::parse_with(pattern, &config)
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
-        Ok(Shape::of_hir(&hir))
+        Ok(Shape::of_hir(&parse(pattern)?))
+    }
+}
+
+/// Parses `pattern` the way the scanner compiles it (bytes, Unicode off).
+pub fn parse(pattern: &str) -> Result<Hir, EngineError> {
+    let config = regex_automata::util::syntax::Config::new()
+        .unicode(false)
+        .utf8(false);
+    regex_automata::util::syntax::parse_with(pattern, &config)
+        .map_err(|e| EngineError::Internal(e.to_string()))
+}
+
+/// A set of match lengths below 128 (longer ones are left out: the
+/// haystacks asked about are shorter).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LenSet(u128);
+
+impl LenSet {
+    /// No length.
+    pub const EMPTY: LenSet = LenSet(0);
+    /// Only the empty match.
+    const ZERO: LenSet = LenSet(1);
+    /// Every length (for what the analysis does not model).
+    const ANY: LenSet = LenSet(u128::MAX);
+
+    /// Whether `n` is in the set.
+    pub fn contains(self, n: usize) -> bool {
+        n < 128 && (self.0 >> n) & 1 == 1
+    }
+
+    /// The least length in the set.
+    pub fn min(self) -> Option<usize> {
+        (self.0 != 0).then(|| self.0.trailing_zeros() as usize)
+    }
+
+    /// Lengths in either set.
+    pub fn union(self, other: LenSet) -> LenSet {
+        LenSet(self.0 | other.0)
+    }
+
+    /// Sums of a length from each set.
+    fn plus(self, other: LenSet) -> LenSet {
+        let mut out = 0u128;
+        let mut a = self.0;
+        while a != 0 {
+            out |= other.0 << a.trailing_zeros();
+            a &= a - 1;
+        }
+        LenSet(out)
+    }
+
+    /// The lengths of the matches of `hir` that consist only of bytes in
+    /// `alphabet` (look-arounds are taken to hold: a superset).
+    pub fn of_hir(hir: &Hir, alphabet: &[bool; 256]) -> LenSet {
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => LenSet::ZERO,
+            HirKind::Literal(lit) => {
+                if lit.0.iter().all(|&b| alphabet[usize::from(b)]) && lit.0.len() < 128 {
+                    LenSet(1 << lit.0.len())
+                } else {
+                    LenSet::EMPTY
+                }
+            }
+            HirKind::Class(Class::Bytes(c)) => {
+                let any = c
+                    .ranges()
+                    .iter()
+                    .any(|r| (r.start()..=r.end()).any(|b| alphabet[usize::from(b)]));
+                if any {
+                    LenSet(1 << 1)
+                } else {
+                    LenSet::EMPTY
+                }
+            }
+            HirKind::Class(Class::Unicode(_)) => LenSet::ANY,
+            HirKind::Repetition(r) => {
+                let sub = LenSet::of_hir(&r.sub, alphabet);
+                let mut acc = LenSet::ZERO;
+                for _ in 0..r.min.min(128) {
+                    acc = acc.plus(sub);
+                }
+                let mut out = acc;
+                let extra = r.max.map_or(128, |m| m.saturating_sub(r.min).min(128));
+                for _ in 0..extra {
+                    let next = acc.plus(sub);
+                    if next == acc || next == LenSet::EMPTY {
+                        break;
+                    }
+                    acc = next;
+                    out = out.union(acc);
+                }
+                out
+            }
+            HirKind::Capture(c) => LenSet::of_hir(&c.sub, alphabet),
+            HirKind::Concat(subs) => subs
+                .iter()
+                .fold(LenSet::ZERO, |acc, h| acc.plus(LenSet::of_hir(h, alphabet))),
+            HirKind::Alternation(subs) => subs.iter().fold(LenSet::EMPTY, |acc, h| {
+                acc.union(LenSet::of_hir(h, alphabet))
+            }),
+        }
     }
 }
 
@@ -186,5 +282,29 @@ mod tests {
         assert_eq!(shape(r"[0-9]{1,6}(?:[ ]x|y)").required_punct(), None);
         assert_eq!(shape(r"a(?:-b)?c").required_punct(), None);
         assert_eq!(shape(r"(?:a-b|-c)").required_punct(), Some(b'-'));
+    }
+
+    fn lengths(p: &str, alphabet: &[u8]) -> Vec<usize> {
+        let mut set = [false; 256];
+        for &b in alphabet {
+            set[usize::from(b)] = true;
+        }
+        let l = LenSet::of_hir(&parse(p).unwrap(), &set);
+        (0..128).filter(|&n| l.contains(n)).collect()
+    }
+
+    #[test]
+    fn lengths_over_an_alphabet() {
+        let digits = b"0123456789";
+        assert_eq!(lengths(r"\b[0-9]{13,15}\b", digits), vec![13, 14, 15]);
+        assert_eq!(lengths(r"[0-9]{3}-[0-9]{2}", digits), Vec::<usize>::new());
+        assert_eq!(lengths(r"[0-9]{3}-[0-9]{2}", b"0123456789-"), vec![6]);
+        assert_eq!(
+            lengths(r"(?:[0-9]{1,2}\.){2}|x[0-9]", b"0123456789."),
+            vec![4, 5, 6]
+        );
+        assert_eq!(lengths(r"1?[0-9]{10}", digits), vec![10, 11]);
+        assert_eq!(lengths(r"(?:[0-9][0-9]?)*", digits).len(), 128);
+        assert_eq!(lengths(r"[A-Z]+[0-9]", digits), Vec::<usize>::new());
     }
 }

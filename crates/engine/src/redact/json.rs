@@ -2,6 +2,7 @@
 //! and records edits; the output is the input spliced with those edits, so
 //! formatting and untouched bytes are preserved and the result stays valid JSON.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use crate::codec;
@@ -61,6 +62,60 @@ struct Walker<'a, 'r, 'p> {
 /// Members per container a member list is first sized for.
 const MEMBERS_HINT: usize = 16;
 
+/// The walker's growable buffers, kept per thread between documents: a
+/// stream of small documents (tracker events, log lines) would otherwise
+/// allocate and free them for each one.
+struct Buffers {
+    path: Vec<u8>,
+    keys: Vec<u8>,
+    key_ranges: Vec<Range<usize>>,
+    member_bufs: Vec<Vec<Member>>,
+}
+
+/// Buffers holding more than this many bytes are freed, not kept.
+const KEEP_BYTES: usize = 64 << 10;
+
+thread_local! {
+    /// The buffers of the last finished walk on this thread (a nested walk,
+    /// for JSON inside a string, finds none and makes its own).
+    static SPARE: Cell<Option<Box<Buffers>>> = const { Cell::new(None) };
+}
+
+impl Buffers {
+    /// This thread's spare buffers (emptied), or new ones.
+    fn take() -> Box<Buffers> {
+        SPARE.with(Cell::take).unwrap_or_else(|| {
+            Box::new(Buffers {
+                path: Vec::with_capacity(64),
+                keys: Vec::with_capacity(64),
+                key_ranges: Vec::with_capacity(8),
+                member_bufs: Vec::with_capacity(8),
+            })
+        })
+    }
+
+    /// Keeps the buffers for the next walk on this thread unless they grew
+    /// large.
+    fn keep(mut self: Box<Self>) {
+        let members: usize = self
+            .member_bufs
+            .iter()
+            .map(|m| m.capacity() * std::mem::size_of::<Member>())
+            .sum();
+        let bytes = self.path.capacity()
+            + self.keys.capacity()
+            + self.key_ranges.capacity() * std::mem::size_of::<Range<usize>>()
+            + members;
+        if bytes > KEEP_BYTES {
+            return;
+        }
+        self.path.clear();
+        self.keys.clear();
+        self.key_ranges.clear();
+        SPARE.with(|spare| spare.set(Some(self)));
+    }
+}
+
 /// Walks `s` as one JSON document. `Ok(None)` when nothing was found.
 pub(crate) fn walk(
     run: &mut Run<'_>,
@@ -71,6 +126,7 @@ pub(crate) fn walk(
 ) -> Result<Option<Vec<u8>>, WalkError> {
     let findings_before = run.findings.len();
     let blocked_before = run.blocked;
+    let mut bufs = Buffers::take();
     let mut w = Walker {
         s,
         pos: 0,
@@ -78,28 +134,45 @@ pub(crate) fn walk(
         origin,
         dec_depth,
         splices: Vec::new(),
-        path: Vec::with_capacity(prefix.len() + 64),
-        keys: Vec::with_capacity(64),
-        key_ranges: Vec::with_capacity(8),
-        member_bufs: Vec::with_capacity(8),
+        path: std::mem::take(&mut bufs.path),
+        keys: std::mem::take(&mut bufs.keys),
+        key_ranges: std::mem::take(&mut bufs.key_ranges),
+        member_bufs: std::mem::take(&mut bufs.member_bufs),
     };
     w.path.extend_from_slice(prefix.as_bytes());
     w.ws();
     let parsed = w.value(None, 0).map(|_| ());
     w.ws();
+    let complete = w.pos == s.len();
+    let Walker {
+        run,
+        splices,
+        path,
+        keys,
+        key_ranges,
+        member_bufs,
+        ..
+    } = w;
+    *bufs = Buffers {
+        path,
+        keys,
+        key_ranges,
+        member_bufs,
+    };
+    bufs.keep();
     match parsed {
-        Ok(()) if w.pos == s.len() => {}
+        Ok(()) if complete => {}
         Err(WalkError::Unscannable(r)) => return Err(WalkError::Unscannable(r)),
         _ => {
-            w.run.findings.truncate(findings_before);
-            w.run.blocked = blocked_before;
+            run.findings.truncate(findings_before);
+            run.blocked = blocked_before;
             return Err(WalkError::Malformed);
         }
     }
-    if w.splices.is_empty() {
+    if splices.is_empty() {
         return Ok(None);
     }
-    Ok(Some(apply(s, w.splices)))
+    Ok(Some(apply(s, splices)))
 }
 
 /// Applies splices (sorted by start; removals first at equal starts; anything

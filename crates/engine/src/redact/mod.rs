@@ -123,6 +123,10 @@ impl Traits {
     /// scanner only when a pattern that needs none of them fits
     /// ([`crate::detect::Scanner::may_hit_without_digits`]).
     const SCANNABLE: u8 = 32;
+    /// `{` or `[` (maybe nested JSON).
+    const BRACKET: u8 = 64;
+    /// `&` (ends a query pair; walkers stop at it).
+    const AMP: u8 = 128;
 
     /// The traits of `v`.
     pub(crate) fn of(v: &[u8]) -> Traits {
@@ -132,8 +136,15 @@ impl Traits {
         )
     }
 
-    fn has(self, bit: u8) -> bool {
-        self.0 & bit != 0
+    /// Whether any of the bits in `bits` is set.
+    fn has(self, bits: u8) -> bool {
+        self.0 & bits != 0
+    }
+
+    /// The [`Traits`] bits of one byte.
+    #[inline]
+    fn of_byte(b: u8) -> u8 {
+        TRAIT_TABLE[usize::from(b)]
     }
 }
 
@@ -155,6 +166,9 @@ static TRAIT_TABLE: [u8; 256] = {
     t[b'\n' as usize] = Traits::WHITESPACE;
     t[0x0c] = Traits::WHITESPACE;
     t[b'\r' as usize] = Traits::WHITESPACE;
+    t[b'{' as usize] = Traits::BRACKET;
+    t[b'[' as usize] = Traits::BRACKET;
+    t[b'&' as usize] = Traits::AMP;
     t
 };
 
@@ -253,8 +267,24 @@ impl<'p> Run<'p> {
         origin: &Origin,
         depth: u8,
     ) -> Result<Option<Edit>, UnscannableReason> {
+        self.value_with_traits(v, Traits::of(v), field, origin, depth)
+    }
+
+    /// [`Run::value`] for a caller that already knows the value's traits
+    /// (walkers gather them while splitting the input).
+    pub(crate) fn value_with_traits(
+        &mut self,
+        v: &[u8],
+        traits: Traits,
+        field: &Field<'_>,
+        origin: &Origin,
+        depth: u8,
+    ) -> Result<Option<Edit>, UnscannableReason> {
         if depth > self.profile.limits.max_decode_depth {
             return Err(UnscannableReason::DecodeDepth);
+        }
+        if field.key.is_none() && self.inert(v, traits) {
+            return Ok(None);
         }
         let t = v.trim_ascii();
         if t.is_empty() || action::is_marker(t) {
@@ -275,7 +305,6 @@ impl<'p> Run<'p> {
                 Err(json::WalkError::Malformed) => {}
             }
         }
-        let traits = Traits::of(v);
         let plus = plus_encoded(v, traits);
         if plus || (traits.has(Traits::PERCENT) && codec::has_percent_escape(v)) {
             let decoded = codec::percent_decode(v, plus);
@@ -310,6 +339,20 @@ impl<'p> Run<'p> {
             return self.value_with_query(v, q, field, origin, depth);
         }
         self.value_text(v, traits, field, origin)
+    }
+
+    /// Whether an unkeyed value with these traits comes out of
+    /// [`Run::value`] unchanged without looking at it further: nothing to
+    /// decode (`+`, `%`), no nested JSON (`{`, `[`) or query (`=`), too
+    /// short for base64, and the scanner's pre-check skips it (no digit,
+    /// `@`, `%` or `:` and shorter than any pattern that needs none — never
+    /// true with custom detectors or the prefilters off). The same
+    /// decisions `value` takes step by step, answered from the traits alone.
+    fn inert(&self, v: &[u8], traits: Traits) -> bool {
+        !traits.has(
+            Traits::PLUS | Traits::PERCENT | Traits::EQUALS | Traits::BRACKET | Traits::SCANNABLE,
+        ) && v.len() < codec::MIN_BASE64
+            && !self.profile.scanner.may_hit_without_digits(v.len())
     }
 
     /// Text-scans a value; any hit with `drop` drops the field.

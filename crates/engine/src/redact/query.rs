@@ -6,7 +6,7 @@ use std::ops::Range;
 use crate::codec;
 use crate::types::{Action, Encoding, UnscannableReason};
 
-use super::{Edit, Field, Origin, PathRef, Run};
+use super::{Edit, Field, Origin, PathRef, Run, Traits};
 
 /// Maximum key segments used for classification (`a[b][c]`).
 const MAX_SEGMENTS: usize = 8;
@@ -18,6 +18,71 @@ struct PairEdit {
     value: Option<Edit>,
 }
 
+/// One `key[=value]` piece of a query string, found in one pass that also
+/// gathers the [`Traits`] of its key and value.
+struct Piece {
+    /// Position of the `&` that ends the piece (or the end of the query).
+    end: usize,
+    /// Position of the first `=`, if any.
+    eq: Option<usize>,
+    /// Traits of the raw key.
+    key: Traits,
+    /// Traits of the raw value (none without `=`).
+    value: Traits,
+}
+
+impl Piece {
+    /// The piece of `q` starting at `start`.
+    fn at(q: &[u8], start: usize) -> Piece {
+        let mut i = start;
+        let mut key = 0u8;
+        while let Some(&b) = q.get(i) {
+            let c = Traits::of_byte(b);
+            if c & (Traits::AMP | Traits::EQUALS) != 0 {
+                break;
+            }
+            key |= c;
+            i += 1;
+        }
+        if q.get(i) != Some(&b'=') {
+            return Piece {
+                end: i,
+                eq: None,
+                key: Traits(key),
+                value: Traits(0),
+            };
+        }
+        let eq = i;
+        i += 1;
+        let mut value = 0u8;
+        while let Some(&b) = q.get(i) {
+            let c = Traits::of_byte(b);
+            if c & Traits::AMP != 0 {
+                break;
+            }
+            value |= c;
+            i += 1;
+        }
+        Piece {
+            end: i,
+            eq: Some(eq),
+            key: Traits(key),
+            value: Traits(value),
+        }
+    }
+}
+
+/// Percent-decodes `raw` (`+` as space) into `buf` when it holds a `%` or
+/// `+` (by its traits); returns the bytes to use and whether they were decoded.
+fn decode<'a>(raw: &'a [u8], traits: Traits, buf: &'a mut Vec<u8>) -> (&'a [u8], bool) {
+    if traits.has(Traits::PLUS | Traits::PERCENT) {
+        codec::percent_decode_into(raw, true, buf);
+        (buf.as_slice(), true)
+    } else {
+        (raw, false)
+    }
+}
+
 /// Walks `q` (no leading `?`). `Ok(None)` when nothing was found.
 pub(crate) fn walk(
     run: &mut Run<'_>,
@@ -27,33 +92,40 @@ pub(crate) fn walk(
     depth: u8,
 ) -> Result<Option<Vec<u8>>, UnscannableReason> {
     let mut edits: Vec<PairEdit> = Vec::new();
-    let ends = memchr::memchr_iter(b'&', q).chain(std::iter::once(q.len()));
+    // Decoded keys and values, reused pair after pair.
+    let (mut key_buf, mut value_buf) = (Vec::new(), Vec::new());
     let mut start = 0;
-    for end in ends {
-        let pair = start..end;
-        start = end + 1;
-        let piece = &q[pair.clone()];
-        if piece.is_empty() {
+    while start <= q.len() {
+        let piece = Piece::at(q, start);
+        let pair = start..piece.end;
+        start = piece.end + 1;
+        if pair.is_empty() {
             continue;
         }
-        let (key_raw, value) = match codec::find(b'=', piece) {
-            Some(eq) => (&piece[..eq], Some((pair.start + eq + 1, &piece[eq + 1..]))),
-            None => (piece, None),
+        let key_raw = &q[pair.start..piece.eq.unwrap_or(pair.end)];
+        let (key, key_decoded) = decode(key_raw, piece.key, &mut key_buf);
+        let key_traits = if key_decoded {
+            if key.len() != key_raw.len() {
+                run.spend(key.len())?;
+            }
+            Traits::of(key)
+        } else {
+            piece.key
         };
-        let key = codec::percent_decode(key_raw, true);
-        if key.len() != key_raw.len() {
-            run.spend(key.len())?;
-        }
-        let key_edit = scan_key(run, &key, key_raw, pair.start, origin);
+        let key_edit = scan_key(run, key, key_traits, key_raw, pair.start, origin);
         let mut value_edit = None;
-        if let Some((vstart, vraw)) = value {
-            let decoded = codec::percent_decode(vraw, true);
-            let vorigin = match &decoded {
-                std::borrow::Cow::Borrowed(_) => origin.shift(vstart),
-                std::borrow::Cow::Owned(d) => {
-                    run.spend(d.len())?;
-                    origin.decoded(vstart..vstart + vraw.len(), Encoding::Percent)
-                }
+        if let Some(eq) = piece.eq {
+            let vstart = eq + 1;
+            let vraw = &q[vstart..pair.end];
+            let (value, value_decoded) = decode(vraw, piece.value, &mut value_buf);
+            let (vorigin, value_traits) = if value_decoded {
+                run.spend(value.len())?;
+                (
+                    origin.decoded(vstart..pair.end, Encoding::Percent),
+                    Traits::of(value),
+                )
+            } else {
+                (origin.shift(vstart), piece.value)
             };
             let mut segs: [&[u8]; MAX_SEGMENTS] = [&[]; MAX_SEGMENTS];
             let mut n = 0;
@@ -77,9 +149,9 @@ pub(crate) fn walk(
             };
             let field = Field {
                 key: class,
-                path: PathRef::Join(prefix, &key),
+                path: PathRef::Join(prefix, key),
             };
-            value_edit = run.value(&decoded, &field, &vorigin, depth)?;
+            value_edit = run.value_with_traits(value, value_traits, &field, &vorigin, depth)?;
         }
         if key_edit.is_some() || value_edit.is_some() {
             edits.push(PairEdit {
@@ -95,16 +167,18 @@ pub(crate) fn walk(
     Ok(Some(rebuild(q, &edits)))
 }
 
-/// Scans a decoded key for PHI; returns the re-encoded replacement key.
+/// Scans a decoded key (whose traits are `traits`) for PHI; returns the
+/// re-encoded replacement key.
 fn scan_key(
     run: &mut Run<'_>,
     key: &[u8],
+    traits: Traits,
     key_raw: &[u8],
     at: usize,
     origin: &Origin,
 ) -> Option<(Vec<u8>, bool)> {
     let mut hits = Vec::new();
-    run.scan(key, super::Traits::of(key), None, &mut hits);
+    run.scan(key, traits, None, &mut hits);
     if hits.is_empty() {
         return None;
     }

@@ -1,0 +1,213 @@
+//! Number tokens: a haystack that is nothing but digits joined by single
+//! `.`, `-` or `/` (`1700000000`, `123456789.1700000000`, `2024-01-02`).
+//!
+//! In such a haystack every numeric candidate that does not span all of it
+//! is glued to a neighbouring number and rejected (see `glued` in the
+//! scanner), so a group can only hit with a numeric pattern matching the
+//! whole token or with a pattern that matches over digits and those
+//! separators at all. Which lengths those can have is read off the regexes
+//! when the profile is compiled ([`LenSet`]); a token whose length none of
+//! them has is skipped without running the group (GA client ids, epoch
+//! seconds next to 13–19-digit card candidates).
+
+use regex_syntax::hir::Hir;
+
+use super::keys::KeyClass;
+use super::patterns::{Context, PatternDef};
+use super::shape::LenSet;
+use crate::types::PhiType;
+
+/// The separators a number token may use, one bit each.
+const SEPARATORS: [u8; 3] = [b'.', b'-', b'/'];
+
+/// If `s` is one number token — ASCII digits, joined by single `.`, `-` or
+/// `/` (none first, last or twice in a row) — the separators it uses as a
+/// bit set (bit `i` for `SEPARATORS[i]`).
+#[inline(never)]
+pub fn number_token(s: &[u8]) -> Option<usize> {
+    let mut seps = 0;
+    let mut after_digit = false;
+    for &b in s {
+        if b.is_ascii_digit() {
+            after_digit = true;
+            continue;
+        }
+        let bit = SEPARATORS.iter().position(|&x| x == b)?;
+        if !after_digit {
+            return None;
+        }
+        seps |= 1 << bit;
+        after_digit = false;
+    }
+    after_digit.then_some(seps)
+}
+
+/// Most separators a number token looked at may have.
+const MAX_SEPARATORS: usize = 4;
+
+/// [`number_token`] for a haystack holding `digits` ASCII digits, looked at
+/// only when it is shorter than 128 bytes (the length facts stop there) and
+/// all but at most [`MAX_SEPARATORS`] of its bytes are digits, which rules
+/// out most text without a pass.
+#[inline]
+pub fn short_number_token(s: &[u8], digits: usize) -> Option<usize> {
+    if s.len() >= 128 || digits + MAX_SEPARATORS < s.len() {
+        return None;
+    }
+    number_token(s)
+}
+
+/// How one pattern can hit in a number token.
+#[derive(Clone, Copy, Debug)]
+enum Reach {
+    /// Numeric: only a match of the whole token counts; `context` is the
+    /// type whose keyword or field it needs, if any.
+    Whole { context: Option<PhiType> },
+    /// Anywhere in the token.
+    Anywhere,
+}
+
+/// What a group can hit in a number token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenHits {
+    /// Nothing.
+    None,
+    /// Only whole-token matches of these patterns (bit = pattern index).
+    Whole(u64),
+    /// Anything: scan as usual.
+    Anywhere,
+}
+
+/// Match lengths over digits and one set of separators.
+#[derive(Clone, Debug)]
+struct SepFacts {
+    /// Shortest match of a pattern that may hit anywhere.
+    anywhere_min: usize,
+    /// Lengths of the whole-token patterns' matches (union).
+    whole: LenSet,
+    /// Each pattern's match lengths.
+    lens: Vec<LenSet>,
+}
+
+/// For each pattern of a group and each set of separators, the lengths of
+/// the matches it can have over digits and those separators.
+#[derive(Clone, Debug)]
+pub struct TokenFacts {
+    reach: Vec<Reach>,
+    /// Indexed by the separator bit set.
+    by_seps: Vec<SepFacts>,
+}
+
+impl TokenFacts {
+    /// Reads the facts off the group's parsed patterns.
+    pub fn new(hirs: &[Hir], defs: &[PatternDef]) -> TokenFacts {
+        let reach: Vec<Reach> = defs
+            .iter()
+            .map(|def| {
+                if !def.numeric {
+                    Reach::Anywhere
+                } else if def.context == Context::Required && def.check.keeps_start() {
+                    Reach::Whole {
+                        context: Some(def.ty),
+                    }
+                } else {
+                    Reach::Whole { context: None }
+                }
+            })
+            .collect();
+        let by_seps = (0..1usize << SEPARATORS.len())
+            .map(|seps| {
+                let mut alphabet = [false; 256];
+                for d in b'0'..=b'9' {
+                    alphabet[usize::from(d)] = true;
+                }
+                for (i, &b) in SEPARATORS.iter().enumerate() {
+                    alphabet[usize::from(b)] = seps & (1 << i) != 0;
+                }
+                let lens: Vec<LenSet> = hirs
+                    .iter()
+                    .map(|hir| LenSet::of_hir(hir, &alphabet))
+                    .collect();
+                let mut facts = SepFacts {
+                    anywhere_min: usize::MAX,
+                    whole: LenSet::EMPTY,
+                    lens,
+                };
+                for (reach, l) in reach.iter().zip(&facts.lens) {
+                    match reach {
+                        Reach::Anywhere => {
+                            let min = l.min().unwrap_or(usize::MAX);
+                            facts.anywhere_min = facts.anywhere_min.min(min);
+                        }
+                        Reach::Whole { .. } => facts.whole = facts.whole.union(*l),
+                    }
+                }
+                facts
+            })
+            .collect();
+        TokenFacts { reach, by_seps }
+    }
+
+    /// What the group may hit in a number token of `len` bytes using the
+    /// separators `seps`, in a field of class `key`; `keyword_fits(ty)` says
+    /// whether a keyword of `ty` could fit in the empty window before the
+    /// token's start.
+    pub fn hits(
+        &self,
+        seps: usize,
+        len: usize,
+        key: Option<KeyClass>,
+        keyword_fits: impl Fn(PhiType) -> bool,
+    ) -> TokenHits {
+        let Some(facts) = self.by_seps.get(seps) else {
+            return TokenHits::Anywhere;
+        };
+        if len >= 128 || facts.lens.len() > 64 || facts.anywhere_min <= len {
+            return TokenHits::Anywhere;
+        }
+        if !facts.whole.contains(len) {
+            return TokenHits::None;
+        }
+        let mut whole = 0u64;
+        for (i, (reach, l)) in self.reach.iter().zip(&facts.lens).enumerate() {
+            if let Reach::Whole { context } = *reach {
+                if l.contains(len)
+                    && context
+                        .is_none_or(|ty| key == Some(KeyClass::Builtin(ty)) || keyword_fits(ty))
+                {
+                    whole |= 1 << i;
+                }
+            }
+        }
+        if whole == 0 {
+            TokenHits::None
+        } else {
+            TokenHits::Whole(whole)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_tokens() {
+        assert_eq!(number_token(b"1700000000"), Some(0));
+        assert_eq!(number_token(b"123456789.1700000000"), Some(1));
+        assert_eq!(number_token(b"2024-01/02.5"), Some(7));
+        for not in [
+            &b""[..],
+            b".1",
+            b"1.",
+            b"1..2",
+            b"1.-2",
+            b"12a",
+            b"1 2",
+            b"1,2",
+            b"-",
+        ] {
+            assert_eq!(number_token(not), None, "{not:?}");
+        }
+    }
+}
