@@ -8,6 +8,7 @@ mod egress;
 mod forwarding;
 pub mod header_edit;
 pub mod html_nonce;
+mod loggable;
 mod nonce_body;
 mod own_response;
 
@@ -18,7 +19,7 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, EXPIRES, PRAGMA};
-use phiguard_engine::{Outcome, Profile};
+use phiguard_engine::Profile;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
@@ -35,48 +36,6 @@ static CLEAR_SITE_DATA: HeaderName = HeaderName::from_static("clear-site-data");
 
 /// The current policy; swapped atomically on reload, read once per request.
 pub type PolicyCell = Arc<ArcSwap<Policy>>;
-
-/// Parameter names whose values the access log never shows, matched anywhere in the name
-/// and in any ASCII case (`api_key`, `X-Session-Token`, `pwd`...).
-static CREDENTIAL_KEYS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
-    std::sync::LazyLock::new(|| {
-        aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build([
-                "token", "secret", "passw", "pwd", "key", "auth", "session", "sig", "code", "otp",
-                "jwt", "bearer",
-            ])
-            .expect("fixed credential key patterns compile")
-    });
-
-/// Whether a query parameter's name looks like it holds a credential.
-fn is_credential_key(name: &str) -> bool {
-    CREDENTIAL_KEYS.is_match(name)
-}
-
-/// `query` with the values of credential-looking parameters replaced by
-/// `[REDACTED:CREDENTIAL]`; everything else byte for byte.
-fn mask_credentials(query: &str) -> String {
-    let mut masked = String::with_capacity(query.len());
-    let mut start = 0;
-    // `&` and `=` are ASCII, so every cut below falls on a character boundary.
-    let ends = memchr::memchr_iter(b'&', query.as_bytes()).chain([query.len()]);
-    for end in ends {
-        if start > 0 {
-            masked.push('&');
-        }
-        let pair = &query[start..end];
-        match memchr::memchr(b'=', pair.as_bytes()).map(|eq| &pair[..eq]) {
-            Some(key) if is_credential_key(key) => {
-                masked.push_str(key);
-                masked.push_str("=[REDACTED:CREDENTIAL]");
-            }
-            _ => masked.push_str(pair),
-        }
-        start = end + 1;
-    }
-    masked
-}
 
 /// `bytes` as an owned string: copied after std's UTF-8 check, which is fast on the ASCII the
 /// engine writes; converted lossily only when that check fails.
@@ -98,35 +57,6 @@ pub struct PhiGuardProxy {
 }
 
 impl PhiGuardProxy {
-    /// A query string fit for the proxy's own logs: values of credential-looking parameters
-    /// (`token`, `password`, `api_key`, `session`, `sig`, ...) masked, then PHI masked with
-    /// the engine's default profile unless `scanned` says that was done already (an egress
-    /// route's forwarded query); a query the engine cannot scan is not logged.
-    fn loggable_query(&self, query: &str, scanned: bool) -> String {
-        let masked = mask_credentials(query);
-        if scanned {
-            return masked;
-        }
-        match self.log_redaction.redact_query(&masked) {
-            Outcome::Clean => masked,
-            outcome => match outcome.output(masked.as_bytes()) {
-                Some(bytes) => owned_utf8(bytes),
-                None => "[query not logged: unscannable]".to_owned(),
-            },
-        }
-    }
-
-    /// A path fit for the proxy's own logs: PHI in it (`/patients/jane@x.org`) masked with
-    /// the engine's default profile; a path the engine cannot scan is not logged at all.
-    fn loggable_path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
-        let outcome = self.log_redaction.redact_text(path.as_bytes());
-        match outcome.output(path.as_bytes()) {
-            Some(bytes) if bytes == path.as_bytes() => std::borrow::Cow::Borrowed(path),
-            Some(bytes) => std::borrow::Cow::Owned(owned_utf8(bytes)),
-            None => std::borrow::Cow::Borrowed("[path not logged: unscannable]"),
-        }
-    }
-
     /// A proxy serving whatever policy `policy` holds.
     pub fn new(
         policy: PolicyCell,
@@ -571,15 +501,15 @@ impl ProxyHttp for PhiGuardProxy {
             return;
         }
         let facts = ctx.facts.as_ref();
-        let path = self.loggable_path(facts.map_or("-", |f| f.path.as_str()));
+        let path = loggable::path(&self.log_redaction, facts.map_or("-", |f| f.path.as_str()));
         let received = session.req_header().uri.query();
         let query = match ctx.egress.as_ref() {
             Some(decided) if decided.query_scanned_as_default => decided
                 .query
                 .as_deref()
                 .or(received)
-                .map(|q| self.loggable_query(q, true)),
-            _ => received.map(|q| self.loggable_query(q, false)),
+                .map(|q| loggable::query(&self.log_redaction, q, true)),
+            _ => received.map(|q| loggable::query(&self.log_redaction, q, false)),
         };
         self.access_log.log(&AccessRecord {
             request_id: facts.map_or("-", |f| f.request_id.as_str()),
@@ -604,7 +534,10 @@ impl ProxyHttp for PhiGuardProxy {
         format!(
             "{} {} route={}",
             session.req_header().method,
-            self.loggable_path(ctx.facts.as_ref().map_or("-", |f| f.path.as_str())),
+            loggable::path(
+                &self.log_redaction,
+                ctx.facts.as_ref().map_or("-", |f| f.path.as_str())
+            ),
             ctx.route().map_or("-", |r| r.name.as_str())
         )
     }
@@ -831,38 +764,7 @@ fn classify_upstream_error(etype: &ErrorType) -> UpstreamErrorKind {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_credential_key, mask_credentials, owned_utf8};
-
-    #[test]
-    fn credentials_are_masked_and_everything_else_kept() {
-        assert_eq!(
-            mask_credentials("a=1&API_KEY=s3cr3t&&=x&Token&sid=9&b"),
-            "a=1&API_KEY=[REDACTED:CREDENTIAL]&&=x&Token&sid=9&b"
-        );
-        assert_eq!(
-            mask_credentials("&session=abc&"),
-            "&session=[REDACTED:CREDENTIAL]&"
-        );
-        assert_eq!(mask_credentials(""), "");
-    }
-
-    #[test]
-    fn credential_keys_match_anywhere_in_any_ascii_case() {
-        for name in [
-            "token",
-            "api_key",
-            "X-Session-Id",
-            "PASSWORD",
-            "otp",
-            "Sig",
-            "authCode",
-        ] {
-            assert!(is_credential_key(name), "{name}");
-        }
-        for name in ["email", "dl", "cid", "en", "ep.value", "page"] {
-            assert!(!is_credential_key(name), "{name}");
-        }
-    }
+    use super::owned_utf8;
 
     #[test]
     fn owned_utf8_copies_valid_text_and_replaces_invalid_bytes() {
