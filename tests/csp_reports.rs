@@ -68,18 +68,6 @@ const REPORTS_JSON: &str = r#"[
   {"type": "deprecation", "url": "https://shop.example/", "body": {"id": "x", "message": "y"}}
 ]"#;
 
-fn audit_events(pg: &PhiGuard, n: usize) -> Vec<Value> {
-    let file = pg.config_file.parent().unwrap().join("audit.jsonl");
-    wait_for("audit events", Duration::from_secs(5), || {
-        let text = std::fs::read_to_string(&file).ok()?;
-        let events: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        (events.len() >= n).then_some(events)
-    })
-}
-
 #[test]
 fn profiles_point_the_policy_at_the_endpoint() {
     let echo = Echo::start();
@@ -121,7 +109,7 @@ fn reports_in_both_formats_are_counted_audited_and_never_forwarded() {
         Some(1.0)
     );
 
-    let events = audit_events(&pg, 4);
+    let events = pg.wait_audit_log(4).1;
     let csp: Vec<&Value> = events
         .iter()
         .filter(|e| e["event"] == "csp_violation")
@@ -151,21 +139,19 @@ fn reports_in_both_formats_are_counted_audited_and_never_forwarded() {
     );
     assert_eq!(pixel["sample_fingerprint"], Value::Null);
 
-    let audit =
-        std::fs::read_to_string(pg.config_file.parent().unwrap().join("audit.jsonl")).unwrap();
+    let (audit, _) = pg.wait_audit_log(4);
     let log_lines = pg.wait_access_log(3);
     assert!(log_lines.iter().all(|l| l["route"] == "(csp-report)"));
     let (stdout, stderr) = (pg.process.stdout(), pg.stderr());
-    for (what, text) in [
-        ("audit log", &audit),
-        ("access log", &stdout),
-        ("app log", &stderr),
-        ("metrics", &metrics),
-    ] {
-        for phi in PHI {
-            assert!(!text.contains(phi), "{phi} in the {what}:\n{text}");
-        }
-    }
+    assert_none_emitted(
+        &[
+            ("audit log", &audit),
+            ("access log", &stdout),
+            ("app log", &stderr),
+            ("metrics", &metrics),
+        ],
+        PHI,
+    );
 }
 
 #[test]

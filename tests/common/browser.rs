@@ -118,7 +118,7 @@ impl Driver {
                 Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
                 Box::new(child.stderr.take().unwrap()),
             ] {
-                collect_into(pipe, log.clone());
+                crate::common::collect_into(pipe, log.clone());
             }
             let mut driver = Driver { child, port, log };
             let status = format!("http://127.0.0.1:{port}/status");
@@ -151,18 +151,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn collect_into(mut from: Box<dyn Read + Send>, sink: Arc<Mutex<Vec<u8>>>) {
-    std::thread::spawn(move || {
-        let mut chunk = [0u8; 8192];
-        while let Ok(n) = from.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-        }
-    });
 }
 
 /// chromedriver's `POST /session/{id}/goog/cdp/execute`: one Chrome DevTools Protocol

@@ -62,9 +62,14 @@ pub struct Process {
     status: Option<ExitStatus>,
 }
 
-fn collect(mut from: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+fn collect(from: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
     let buf = Arc::new(Mutex::new(Vec::new()));
-    let sink = buf.clone();
+    collect_into(from, buf.clone());
+    buf
+}
+
+/// Appends everything `from` yields to `sink`, on a thread of its own, until end of file.
+pub fn collect_into(mut from: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) {
     std::thread::spawn(move || {
         let mut chunk = [0u8; 8192];
         while let Ok(n) = from.read(&mut chunk) {
@@ -74,7 +79,16 @@ fn collect(mut from: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
             sink.lock().unwrap().extend_from_slice(&chunk[..n]);
         }
     });
-    buf
+}
+
+/// Asserts that none of `secrets` occurs in any of the named `outputs` (what the proxy
+/// emitted: logs, metrics, audit trail), naming the output and showing it when one does.
+pub fn assert_none_emitted(outputs: &[(&str, &str)], secrets: &[&str]) {
+    for (what, text) in outputs {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{secret} in the {what}:\n{text}");
+        }
+    }
 }
 
 impl Process {
@@ -271,6 +285,20 @@ impl PhiGuard {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
             .collect()
+    }
+
+    /// Waits until the audit trail (`audit.jsonl` beside the config, as test configs name
+    /// it) holds at least `n` events; returns its text and the events parsed.
+    pub fn wait_audit_log(&self, n: usize) -> (String, Vec<Value>) {
+        let file = self.config_file.parent().unwrap().join("audit.jsonl");
+        wait_for("audit events", Duration::from_secs(5), || {
+            let text = std::fs::read_to_string(&file).ok()?;
+            let events: Vec<Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+                .collect();
+            (events.len() >= n).then_some((text, events))
+        })
     }
 
     /// Waits until the access log holds at least `n` lines and returns them.
