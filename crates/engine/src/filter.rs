@@ -113,13 +113,13 @@ fn emit<W: Write>(
             stats.redacted += 1;
             // A rewrite never introduces a newline (values are re-encoded), but
             // guard the one-line-per-line contract anyway.
-            for &b in output.iter() {
-                out.write_all(if b == b'\n' {
-                    b" "
-                } else {
-                    std::slice::from_ref(&b)
-                })?;
+            let mut rest: &[u8] = output;
+            while let Some(i) = memchr::memchr(b'\n', rest) {
+                out.write_all(&rest[..i])?;
+                out.write_all(b" ")?;
+                rest = &rest[i + 1..];
             }
+            out.write_all(rest)?;
         }
         Outcome::Blocked { findings } => {
             stats.blocked += 1;
