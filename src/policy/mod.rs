@@ -483,7 +483,7 @@ impl Policy {
                     &redaction_profiles,
                     &profile_names,
                     &health,
-                    metrics.egress_route(&r.name),
+                    metrics.egress_route(&r.name, &r.upstream),
                     &format!("{key}.egress"),
                     &mut issues,
                 )

@@ -14,12 +14,12 @@ use http::header::{
     HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, REFERER, TRANSFER_ENCODING,
 };
 use http::Uri;
-use phiguard_engine::{Action, Finding, Outcome, Profile};
+use phiguard_engine::{Finding, Outcome, Profile};
 use pingora::http::RequestHeader;
 
 use crate::config::RefererPolicy;
 use crate::policy::egress::Egress;
-use crate::telemetry::{AuditEvent, AuditLog, Metrics};
+use crate::telemetry::{AuditEvent, AuditLog, EgressMetrics};
 
 /// Why an egress request was refused (the `reason` label of `phiguard_egress_blocked_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,16 +109,6 @@ pub struct EgressRequest {
     pub generalized: usize,
 }
 
-/// Labels a finding's action for metrics.
-fn action_label(action: Action) -> &'static str {
-    match action {
-        Action::Mask => "mask",
-        Action::Drop => "drop",
-        Action::Pseudonymize => "pseudonymize",
-        Action::Block => "block",
-    }
-}
-
 /// Where findings were made, for metrics and the audit trail.
 pub struct Findings<'a> {
     /// `query`, `body` or `header:NAME`.
@@ -130,20 +120,9 @@ pub struct Findings<'a> {
 }
 
 /// Counts findings in `phiguard_phi_redactions_total`.
-pub fn count_findings(
-    metrics: &Metrics,
-    route: &str,
-    destination: &str,
-    profile: &Profile,
-    findings: &[Finding],
-) {
+pub fn count_findings(metrics: &EgressMetrics, profile: &Profile, findings: &[Finding]) {
     for f in findings {
-        metrics.count_redaction(
-            route,
-            destination,
-            profile.label(f.phi_type),
-            action_label(f.action),
-        );
+        metrics.count_redaction(f.phi_type, profile.label(f.phi_type), f.action);
     }
 }
 
@@ -168,7 +147,7 @@ pub fn audit_findings(
             Some(path) => format!("{}.{path}", at.field),
             None => at.field.to_owned(),
         };
-        let (phi_type, action) = (profile.label(f.phi_type), action_label(f.action));
+        let (phi_type, action) = (profile.label(f.phi_type), f.action.name());
         match groups
             .iter_mut()
             .find(|g| g.0 == field && g.1 == phi_type && g.2 == action && g.3 == fingerprint)

@@ -623,13 +623,7 @@ impl PhiGuardProxy {
         let Some(egress) = route.egress.as_ref() else {
             return;
         };
-        egress::count_findings(
-            &self.metrics,
-            &route.name,
-            &route.upstream.name,
-            &egress.profile,
-            at.findings,
-        );
+        egress::count_findings(&egress.metrics, &egress.profile, at.findings);
         egress::audit_findings(
             &self.audit,
             request_id,

@@ -3,6 +3,9 @@
 //! bounded set (route names from the config, status classes, error kinds), never from a
 //! request.
 
+use std::sync::{Arc, OnceLock};
+
+use phiguard_engine::{Action, PhiType, BUILTIN_TYPES};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -401,11 +404,19 @@ impl Metrics {
             .set(i64::try_from(unix_secs).unwrap_or(i64::MAX));
     }
 
-    /// Pre-bound scan handles for one egress route.
-    pub fn egress_route(&self, route: &str) -> EgressMetrics {
+    /// Pre-bound scan and redaction handles for one egress route to `destination`.
+    pub fn egress_route(&self, route: &str, destination: &str) -> EgressMetrics {
         EgressMetrics {
             scanned_bytes: self.scanned_bytes.with_label_values(&[route]),
             scan_duration: self.scan_duration.with_label_values(&[route]),
+            redactions: Arc::new(RedactionCounters {
+                vec: self.redactions.clone(),
+                route: route.to_owned(),
+                destination: destination.to_owned(),
+                builtin: (0..BUILTIN_TYPES.len() * Action::ALL.len())
+                    .map(|_| OnceLock::new())
+                    .collect(),
+            }),
         }
     }
 
@@ -445,14 +456,49 @@ impl Default for Metrics {
     }
 }
 
-/// Scan metric handles bound to one egress route.
+/// Scan and redaction metric handles bound to one egress route.
 #[derive(Clone, Debug)]
 pub struct EgressMetrics {
     scanned_bytes: IntCounter,
     scan_duration: Histogram,
+    redactions: Arc<RedactionCounters>,
+}
+
+/// `phiguard_phi_redactions_total` for one route and destination: one slot per built-in
+/// type and action, bound on first use, so a request does no label lookup after the first
+/// of its kind and `/metrics` lists only pairs that were counted.
+#[derive(Debug)]
+struct RedactionCounters {
+    vec: IntCounterVec,
+    route: String,
+    destination: String,
+    builtin: Box<[OnceLock<IntCounter>]>,
+}
+
+impl RedactionCounters {
+    fn bind(&self, label: &str, action: Action) -> IntCounter {
+        self.vec
+            .with_label_values(&[&self.route, &self.destination, label, action.name()])
+    }
 }
 
 impl EgressMetrics {
+    /// Counts one redacted value of `phi_type`, labelled `label` (the profile's name for the
+    /// type), handled with `action`. Custom detectors' counters are looked up each time.
+    pub fn count_redaction(&self, phi_type: PhiType, label: &str, action: Action) {
+        let counters = &self.redactions;
+        // `Action` is fieldless; its discriminant is its position in `Action::ALL`.
+        let slot = phi_type.builtin_index().and_then(|t| {
+            counters
+                .builtin
+                .get(t * Action::ALL.len() + action as usize)
+        });
+        match slot {
+            Some(slot) => slot.get_or_init(|| counters.bind(label, action)).inc(),
+            None => counters.bind(label, action).inc(),
+        }
+    }
+
     /// Records one scan of `bytes` bytes that took `seconds`.
     pub fn observe_scan(&self, bytes: usize, seconds: f64) {
         self.scanned_bytes
@@ -519,5 +565,36 @@ mod tests {
         );
         assert!(text.contains("phiguard_request_duration_seconds_count{route=\"portal\"} 2"));
         assert!(text.contains("phiguard_build_info{version="));
+    }
+
+    #[test]
+    fn egress_handles_count_redactions_per_type_and_action() {
+        let m = Metrics::new();
+        let e = m.egress_route("beacon", "tracker");
+        let series = |text: &str, ty: &str, action: &str| {
+            let prefix = format!(
+                "phiguard_phi_redactions_total{{action=\"{action}\",destination=\"tracker\",route=\"beacon\",type=\"{ty}\"}} "
+            );
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .map(|v| v.parse::<u64>().unwrap())
+        };
+        e.count_redaction(PhiType::Email, "EMAIL", Action::Mask);
+        e.count_redaction(PhiType::Email, "EMAIL", Action::Mask);
+        e.count_redaction(PhiType::Email, "EMAIL", Action::Pseudonymize);
+        e.count_redaction(PhiType::HashedId, "HASHED_ID", Action::Drop);
+        e.count_redaction(PhiType::Custom(0), "LOYALTY_ID", Action::Mask);
+        e.count_redaction(PhiType::Custom(0), "LOYALTY_ID", Action::Mask);
+        // A clone (policies are cloned on reload) counts into the same series.
+        e.clone()
+            .count_redaction(PhiType::Email, "EMAIL", Action::Mask);
+        let text = String::from_utf8(m.render()).unwrap();
+        assert_eq!(series(&text, "EMAIL", "mask"), Some(3), "{text}");
+        assert_eq!(series(&text, "EMAIL", "pseudonymize"), Some(1));
+        assert_eq!(series(&text, "HASHED_ID", "drop"), Some(1));
+        assert_eq!(series(&text, "LOYALTY_ID", "mask"), Some(2));
+        // Pairs never counted are not listed.
+        assert_eq!(series(&text, "EMAIL", "drop"), None);
+        assert_eq!(series(&text, "PHONE", "mask"), None);
     }
 }

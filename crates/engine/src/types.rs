@@ -90,6 +90,37 @@ pub const BUILTIN_TYPES: [PhiType; 24] = [
 ];
 
 impl PhiType {
+    /// The position of a built-in type in [`BUILTIN_TYPES`]; `None` for custom detectors.
+    pub fn builtin_index(self) -> Option<usize> {
+        Some(match self {
+            PhiType::Email => 0,
+            PhiType::Phone => 1,
+            PhiType::Ssn => 2,
+            PhiType::CreditCard => 3,
+            PhiType::DateOfBirth => 4,
+            PhiType::Npi => 5,
+            PhiType::Mbi => 6,
+            PhiType::Mrn => 7,
+            PhiType::InsuranceId => 8,
+            PhiType::Dea => 9,
+            PhiType::Passport => 10,
+            PhiType::DriverLicense => 11,
+            PhiType::Ipv4 => 12,
+            PhiType::Ipv6 => 13,
+            PhiType::StreetAddress => 14,
+            PhiType::Zip => 15,
+            PhiType::PersonName => 16,
+            PhiType::Icd10 => 17,
+            PhiType::AwsAccessKey => 18,
+            PhiType::StripeSecretKey => 19,
+            PhiType::ShopifyToken => 20,
+            PhiType::BearerToken => 21,
+            PhiType::Jwt => 22,
+            PhiType::HashedId => 23,
+            PhiType::Custom(_) => return None,
+        })
+    }
+
     /// The configuration name (`email`, `card`, `dob`...), used in `detectors`, `keys` and `actions`.
     pub fn config_name(self) -> &'static str {
         match self {
@@ -205,6 +236,27 @@ pub enum Action {
     Pseudonymize,
     /// The caller should refuse the whole payload.
     Block,
+}
+
+impl Action {
+    /// Every action, in declaration order.
+    pub const ALL: [Action; 4] = [
+        Action::Mask,
+        Action::Drop,
+        Action::Pseudonymize,
+        Action::Block,
+    ];
+
+    /// The configuration name (`mask`, `drop`, `pseudonymize`, `block`), also used as a
+    /// metric label and in audit events.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Mask => "mask",
+            Action::Drop => "drop",
+            Action::Pseudonymize => "pseudonymize",
+            Action::Block => "block",
+        }
+    }
 }
 
 /// How a value reached the detector (outermost encoding that had to be undone).
@@ -323,4 +375,25 @@ pub enum Format {
     Text,
     /// Sniff the format of one line.
     Auto,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_index_is_the_position_in_builtin_types() {
+        for (i, t) in BUILTIN_TYPES.iter().enumerate() {
+            assert_eq!(t.builtin_index(), Some(i), "{t:?}");
+        }
+        assert_eq!(PhiType::Custom(0).builtin_index(), None);
+    }
+
+    #[test]
+    fn action_names_are_the_config_names() {
+        for action in Action::ALL {
+            let json = serde_json::to_string(&action).unwrap();
+            assert_eq!(json, format!("\"{}\"", action.name()));
+        }
+    }
 }
