@@ -380,10 +380,12 @@ impl Scanner {
                 }
             }
         }
-        if self.ipv6 && sum.has(b':') {
+        // Both scans start with their own `memchr` for these bytes: on a long
+        // haystack a presence check first would only search twice.
+        if self.ipv6 && sum.may_have(b':') {
             scan_ipv6(hay, out);
         }
-        if self.email && (sum.has(b'@') || sum.has(b'%')) {
+        if self.email && (sum.may_have(b'@') || sum.may_have(b'%')) {
             scan_email(hay, out);
         }
         for det in &self.custom {

@@ -188,6 +188,17 @@ impl<'a> Summary<'a> {
         }
     }
 
+    /// Whether byte `b` may occur in the haystack: exact for short
+    /// haystacks and tracked bytes, otherwise `true` (for callers whose own
+    /// search for `b` costs no more than the `memchr` [`Summary::has`] runs).
+    #[inline]
+    pub fn may_have(&self, b: u8) -> bool {
+        match self.seen {
+            Some(seen) if self.probe.bit(b) != 0 => seen & self.probe.bit(b) != 0,
+            _ => true,
+        }
+    }
+
     /// Whether byte `b` occurs in the haystack.
     #[inline]
     pub fn has(&self, b: u8) -> bool {
