@@ -243,6 +243,7 @@ impl Scanner {
         let (mut lazy_defs, mut lazy_src) = (Vec::new(), Vec::new());
         let mut context = ContextIndex::default();
         let (mut kw_defs, mut kw_src, mut kw_words) = (Vec::new(), Vec::new(), Vec::new());
+        let mut kw_literals: Vec<Vec<u8>> = Vec::new();
         for (kdef, src, words) in keyword_value_patterns(cfg) {
             kw_defs.push(kdef);
             kw_src.push(src);
@@ -268,6 +269,16 @@ impl Scanner {
                 kw_defs.push(def);
                 kw_src.push(src);
                 kw_words.push("bearer".to_string());
+            } else if let Some(prefixes) = (!dense_dfa)
+                .then(|| shape::word_led_prefixes(&shape::parse(&src).ok()?))
+                .flatten()
+            {
+                // Secrets (`AKIA…`, `sk_live_…`, `eyJ…`) start at a word start
+                // with a literal: the keyword group's word-start candidates
+                // find them without a pass of their own over every byte.
+                kw_defs.push(def);
+                kw_src.push(src);
+                kw_literals.extend(prefixes);
             } else if dense_dfa {
                 dense_defs.push(def);
                 dense_src.push(src);
@@ -287,7 +298,7 @@ impl Scanner {
         }
         let keyword_group = build_group(kw_defs, &kw_src, false)?
             .map(|mut g| -> Result<Group, EngineError> {
-                g.starts = Some(KeywordStarts::new(&kw_words)?);
+                g.starts = Some(KeywordStarts::new(&kw_words, &kw_literals)?);
                 Ok(g)
             })
             .transpose()?;
@@ -380,10 +391,12 @@ impl Scanner {
                 }
             }
         }
-        if self.ipv6 && sum.has(b':') {
+        // Both scans start with their own `memchr` for these bytes: on a long
+        // haystack a presence check first would only search twice.
+        if self.ipv6 && sum.may_have(b':') {
             scan_ipv6(hay, out);
         }
-        if self.email && (sum.has(b'@') || sum.has(b'%')) {
+        if self.email && (sum.may_have(b'@') || sum.may_have(b'%')) {
             scan_email(hay, out);
         }
         for det in &self.custom {
@@ -1067,6 +1080,62 @@ mod tests {
             "digest 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         ] {
             assert_eq!(types(&s, text), vec![], "{text}");
+        }
+    }
+
+    /// The secrets patterns, in priority order.
+    const SECRETS: [PhiType; 4] = [
+        PhiType::AwsAccessKey,
+        PhiType::StripeSecretKey,
+        PhiType::ShopifyToken,
+        PhiType::Jwt,
+    ];
+
+    proptest::proptest! {
+        /// Secrets run only at word starts where one of their literal
+        /// prefixes begins (in the keyword group): on text with no other
+        /// type enabled, that finds exactly what one leftmost-first regex
+        /// over every byte finds.
+        #[test]
+        fn secrets_at_word_starts_match_a_full_scan(parts in proptest::collection::vec(
+            proptest::sample::select(&[
+                "AKIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7EXAMPL", "AKIA", "sk_live_",
+                "rk_live_4eC39HqLyjWDarjtT1zd", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "shpat_0123456789abcdef0123456789abcdef", "shpca_", "eyJ",
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefghij",
+                "x", "_", "-", ".", " ", "9", "Q", "\u{e9}", "sh", "ey", "AK",
+            ][..]),
+            0..16,
+        )) {
+            let hay = parts.concat();
+            let enabled = |t: PhiType| SECRETS.contains(&t);
+            let s = Scanner::compile(&ScannerConfig {
+                enabled: &enabled,
+                keywords: &|_| Vec::new(),
+                custom: &[],
+            })
+            .unwrap();
+            let mut hits = Vec::new();
+            s.scan(hay.as_bytes(), ScanCtx::default(), &mut hits);
+            let defs = patterns::builtin();
+            let alternation = SECRETS
+                .iter()
+                .filter_map(|t| defs.iter().find(|d| d.ty == *t))
+                .map(|d| format!("({})", d.regex))
+                .collect::<Vec<_>>()
+                .join("|");
+            let re = regex::bytes::RegexBuilder::new(&alternation)
+                .unicode(false)
+                .build()
+                .unwrap();
+            let want: Vec<Hit> = re
+                .captures_iter(hay.as_bytes())
+                .filter_map(|c| {
+                    let i = (1..=SECRETS.len()).find(|&i| c.get(i).is_some())?;
+                    Some(Hit { ty: SECRETS[i - 1], range: c.get(0)?.range() })
+                })
+                .collect();
+            proptest::prop_assert_eq!(hits, want, "{}", hay);
         }
     }
 

@@ -6,7 +6,8 @@
 //! hold no match; deriving them from the regexes keeps the gates right when a
 //! pattern or a keyword list changes.
 
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::error::EngineError;
 
@@ -151,6 +152,26 @@ impl Shape {
     }
 }
 
+/// The literals every match of `hir` starts with, when it starts at an ASCII
+/// word boundary with one of a few (at most 64) literals of at least three
+/// bytes, each led by an ASCII letter (`\b(?:AKIA|ASIA)…`, `\beyJ…`): such
+/// a pattern can only match at a word start where one of them begins.
+pub fn word_led_prefixes(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let looks = hir.properties().look_set_prefix();
+    if !(looks.contains(Look::WordAscii) || looks.contains(Look::WordStartAscii)) {
+        return None;
+    }
+    let mut ex = Extractor::new();
+    ex.kind(ExtractKind::Prefix).limit_total(64);
+    let seq = ex.extract(hir);
+    let lits = seq.literals()?;
+    let ok = !lits.is_empty()
+        && lits
+            .iter()
+            .all(|l| l.as_bytes().len() >= 3 && l.as_bytes()[0].is_ascii_alphabetic());
+    ok.then(|| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
 /// Parses `pattern` the way the scanner compiles it (bytes, Unicode off).
 pub fn parse(pattern: &str) -> Result<Hir, EngineError> {
     let config = regex_automata::util::syntax::Config::new()
@@ -282,6 +303,22 @@ mod tests {
         assert_eq!(shape(r"[0-9]{1,6}(?:[ ]x|y)").required_punct(), None);
         assert_eq!(shape(r"a(?:-b)?c").required_punct(), None);
         assert_eq!(shape(r"(?:a-b|-c)").required_punct(), Some(b'-'));
+    }
+
+    #[test]
+    fn word_led_literal_prefixes() {
+        let lits = |p: &str| word_led_prefixes(&parse(p).unwrap());
+        assert_eq!(
+            lits(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+            Some(vec![b"AKIA".to_vec(), b"ASIA".to_vec()])
+        );
+        assert_eq!(lits(r"\beyJ[a-z]{8,}"), Some(vec![b"eyJ".to_vec()]));
+        // No word boundary first, a digit lead, too short, too many.
+        assert_eq!(lits(r"eyJ[a-z]{8,}"), None);
+        assert_eq!(lits(r"\b(?:1ab|abc)x"), None);
+        assert_eq!(lits(r"\b(?:ab|abc)"), None);
+        assert_eq!(lits(r"\b[a-z]{4}x"), None);
+        assert_eq!(lits(r"(?:\bab|x)yz"), None);
     }
 
     fn lengths(p: &str, alphabet: &[u8]) -> Vec<usize> {

@@ -8,17 +8,45 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, Sta
 use super::prefilter::{for_each_word_start, WordLead};
 use crate::error::EngineError;
 
-/// Row width of the first-two-bytes table: 256 byte values plus "end of input".
-const ROW: usize = 257;
+/// A set of byte pairs: one bit per `(a, b)`, indexed without a multiply
+/// or a bounds check.
+#[derive(Clone, Debug)]
+struct PairSet(Box<[u64; 1024]>);
 
-/// Compiled keyword spellings and a first-two-bytes table to reject most
+impl PairSet {
+    fn new() -> PairSet {
+        PairSet(Box::new([0; 1024]))
+    }
+
+    fn set(&mut self, a: u8, b: u8) {
+        let i = usize::from(a) << 8 | usize::from(b);
+        self.0[i >> 6] |= 1 << (i & 63);
+    }
+
+    /// Every pair `(a, _)`.
+    fn set_row(&mut self, a: u8) {
+        (0..=255).for_each(|b| self.set(a, b));
+    }
+
+    #[inline]
+    fn has(&self, a: u8, b: u8) -> bool {
+        let i = usize::from(a) << 8 | usize::from(b);
+        (self.0[i >> 6] >> (i & 63)) & 1 != 0
+    }
+}
+
+/// Compiled keyword spellings and two byte-pair tables to reject most
 /// word starts without running the automaton.
 #[derive(Clone, Debug)]
 pub struct KeywordStarts {
     ac: AhoCorasick,
-    /// Bit `b0 * ROW + b1` is set when a spelling starts with `b0 b1`
-    /// (`b1 = 256`: the input ends after `b0`; one-byte spellings set every `b1`).
-    pairs: Box<[u64]>,
+    /// The first two bytes of every spelling (a one-byte spelling: every
+    /// pair it starts). Bytes past the end of the haystack read as 0, and
+    /// every pair whose second byte a spelling leaves open is set, 0
+    /// included, so the tables only ever let too much through.
+    first: PairSet,
+    /// The second and third bytes of every spelling, likewise.
+    second: PairSet,
     /// What every spelling starts with: an ASCII letter or at least an
     /// alphanumeric byte (then only such word starts can be candidates), or
     /// `None` when some spelling starts otherwise.
@@ -26,29 +54,42 @@ pub struct KeywordStarts {
 }
 
 impl KeywordStarts {
-    /// Compiles the case variants of `words`.
-    pub fn new(words: &[String]) -> Result<KeywordStarts, EngineError> {
-        let spellings = case_variants(words);
+    /// Compiles the case variants of `words` and the `literals` as written.
+    pub fn new(words: &[String], literals: &[Vec<u8>]) -> Result<KeywordStarts, EngineError> {
+        let mut spellings: Vec<Vec<u8>> = case_variants(words)
+            .into_iter()
+            .map(String::into_bytes)
+            .collect();
+        for l in literals {
+            if !spellings.contains(l) {
+                spellings.push(l.clone());
+            }
+        }
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .start_kind(StartKind::Anchored)
             .kind(Some(AhoCorasickKind::DFA))
             .build(&spellings)
             .map_err(|e| EngineError::Internal(e.to_string()))?;
-        let mut pairs = vec![0u64; (256 * ROW).div_ceil(64)].into_boxed_slice();
-        let mut set = |i: usize| pairs[i / 64] |= 1 << (i % 64);
+        let (mut first, mut second) = (PairSet::new(), PairSet::new());
         for s in &spellings {
-            match s.as_bytes() {
+            match s.as_slice() {
                 [] => {}
-                [b0] => (0..ROW).for_each(|b1| set(usize::from(*b0) * ROW + b1)),
-                [b0, b1, ..] => set(usize::from(*b0) * ROW + usize::from(*b1)),
+                [b0] => {
+                    first.set_row(*b0);
+                    (0..=255).for_each(|b1| second.set_row(b1));
+                }
+                [b0, b1] => {
+                    first.set(*b0, *b1);
+                    second.set_row(*b1);
+                }
+                [b0, b1, b2, ..] => {
+                    first.set(*b0, *b1);
+                    second.set(*b1, *b2);
+                }
             }
         }
-        let all_start = |f: fn(&u8) -> bool| {
-            spellings
-                .iter()
-                .all(|s| s.as_bytes().first().is_some_and(f))
-        };
+        let all_start = |f: fn(&u8) -> bool| spellings.iter().all(|s| s.first().is_some_and(f));
         let lead = if all_start(u8::is_ascii_alphabetic) {
             Some(WordLead::Letter)
         } else if all_start(u8::is_ascii_alphanumeric) {
@@ -56,14 +97,19 @@ impl KeywordStarts {
         } else {
             None
         };
-        Ok(KeywordStarts { ac, pairs, lead })
+        Ok(KeywordStarts {
+            ac,
+            first,
+            second,
+            lead,
+        })
     }
 
     /// Whether a spelling starts at `p` (the longest one is what counts).
+    #[inline]
     fn spelled_at(&self, hay: &[u8], p: usize) -> bool {
-        let b1 = hay.get(p + 1).map_or(256, |&b| usize::from(b));
-        let i = usize::from(hay[p]) * ROW + b1;
-        if self.pairs[i / 64] & (1 << (i % 64)) == 0 {
+        let at = |k: usize| hay.get(p + k).copied().unwrap_or(0);
+        if !self.first.has(at(0), at(1)) || !self.second.has(at(1), at(2)) {
             return false;
         }
         let input = Input::new(hay).span(p..hay.len()).anchored(Anchored::Yes);
@@ -163,7 +209,7 @@ mod tests {
             .zip([Some(WordLead::Letter), Some(WordLead::Alnum), None])
         {
             let words: Vec<String> = list.iter().map(|s| s.to_string()).collect();
-            let ks = KeywordStarts::new(&words).unwrap();
+            let ks = KeywordStarts::new(&words, &[]).unwrap();
             assert_eq!(ks.lead, lead);
             for hay in [
                 &b"MRN: 123 xmrn mrn Member ID 5 DL-1 dl9 Bearer abc"[..],
@@ -178,8 +224,35 @@ mod tests {
                 assert_eq!(fast, slow, "{}", String::from_utf8_lossy(hay));
             }
         }
+        // The pair tables never reject a position the automaton accepts,
+        // with spellings of one, two and more bytes and at the haystack's end.
+        let words: Vec<String> = ["x", "q\0", "mrn", "dl", "member id"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let ks = KeywordStarts::new(&words, &[]).unwrap();
+        for hay in [
+            &b"x"[..],
+            b"q",
+            b"q\0",
+            b"mr",
+            b"mrn",
+            b"dl",
+            b"dl:",
+            b"Member ID Member id MEMBER ID xq\0 dl dl- MRN Mrn",
+        ] {
+            for p in 0..hay.len() {
+                let input = Input::new(hay).span(p..hay.len()).anchored(Anchored::Yes);
+                assert_eq!(
+                    ks.spelled_at(hay, p),
+                    ks.ac.find(input).is_some(),
+                    "{p} in {}",
+                    String::from_utf8_lossy(hay)
+                );
+            }
+        }
         let words: Vec<String> = ["mrn".to_string()].to_vec();
-        let ks = KeywordStarts::new(&words).unwrap();
+        let ks = KeywordStarts::new(&words, &[]).unwrap();
         let mut found = Vec::new();
         ks.for_each(b"MRN: 1 xmrn mrn", |p| found.push(p));
         assert_eq!(found, vec![0, 12]);

@@ -15,12 +15,36 @@ struct TextEdit {
     bytes: Vec<u8>,
 }
 
-fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'%')
-}
+/// Byte classes for the pair walk, one table load per byte.
+const KEY: u8 = 1;
+/// Ends an unquoted value.
+const END: u8 = 2;
+/// `%`: a key or value may need percent-decoding.
+const PCT: u8 = 4;
+/// `+`: a value may hold form-encoded spaces.
+const PLUS: u8 = 8;
 
-fn ends_value(b: u8) -> bool {
-    b.is_ascii_whitespace() || matches!(b, b'&' | b'"' | b'\'' | b';' | b'<' | b'>' | b'#')
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'[' | b']') {
+            t[b] = KEY;
+        }
+        if c.is_ascii_whitespace() || matches!(c, b'&' | b'"' | b'\'' | b';' | b'<' | b'>' | b'#') {
+            t[b] = END;
+        }
+        b += 1;
+    }
+    t[b'%' as usize] = KEY | PCT;
+    t[b'+' as usize] = PLUS;
+    t
+};
+
+/// The `CLASS` bits seen in `s`.
+fn classes(s: &[u8]) -> u8 {
+    s.iter().fold(0, |acc, &b| acc | CLASS[usize::from(b)])
 }
 
 /// Redacts a text slice. `Ok(None)` when nothing was found.
@@ -83,23 +107,32 @@ fn pairs(
             continue;
         }
         let mut ks = eq;
-        while ks > last_end && is_key_byte(text[ks - 1]) {
+        let mut key_bits = 0;
+        while ks > last_end && CLASS[usize::from(text[ks - 1])] & KEY != 0 {
             ks -= 1;
+            key_bits |= CLASS[usize::from(text[ks])];
         }
         if ks == eq {
             continue;
         }
         let vs = eq + 1;
-        let ve = if text.get(vs) == Some(&b'"') {
+        let (ve, value_bits) = if text.get(vs) == Some(&b'"') {
             match memchr::memchr(b'"', &text[vs + 1..]) {
-                Some(i) => vs + 1 + i + 1,
+                Some(i) => (vs + 1 + i + 1, classes(&text[vs + 1..vs + 1 + i])),
                 None => continue,
             }
         } else {
-            text[vs..]
-                .iter()
-                .position(|&b| ends_value(b))
-                .map_or(text.len(), |i| vs + i)
+            let mut bits = 0;
+            let mut e = vs;
+            while e < text.len() {
+                let c = CLASS[usize::from(text[e])];
+                if c & END != 0 {
+                    break;
+                }
+                bits |= c;
+                e += 1;
+            }
+            (e, bits)
         };
         let (vs_in, ve_in) = if ve > vs + 1 && text[vs] == b'"' {
             (vs + 1, ve - 1)
@@ -108,7 +141,12 @@ fn pairs(
         };
         let value = &text[vs_in..ve_in];
         let key_raw = &text[ks..eq];
-        let key = codec::percent_decode(key_raw, true);
+        // Keys hold no `+` (not a key byte): only escapes need decoding.
+        let key = if key_bits & PCT != 0 {
+            codec::percent_decode(key_raw, true)
+        } else {
+            std::borrow::Cow::Borrowed(key_raw)
+        };
         let class = {
             let mut segs = key
                 .split(|&b| matches!(b, b'[' | b']' | b'.'))
@@ -132,8 +170,8 @@ fn pairs(
                     .classify(l, parents[..n].iter().copied(), true)
             })
         };
-        let encoded = codec::has_percent_escape(value)
-            || memchr::memchr(b'+', value).is_some()
+        let encoded = (value_bits & PCT != 0 && codec::has_percent_escape(value))
+            || value_bits & PLUS != 0
             || codec::looks_like_base64(value.trim_ascii());
         if class.is_none() && !encoded {
             continue;
