@@ -8,9 +8,6 @@ use crate::types::{Action, Encoding, UnscannableReason};
 
 use super::{Edit, Field, Origin, PathRef, Run, Traits};
 
-/// Maximum key segments used for classification (`a[b][c]`).
-const MAX_SEGMENTS: usize = 8;
-
 /// One pair's rewrite.
 struct PairEdit {
     pair: Range<usize>,
@@ -127,26 +124,7 @@ pub(crate) fn walk(
             } else {
                 (origin.shift(vstart), piece.value)
             };
-            let mut segs: [&[u8]; MAX_SEGMENTS] = [&[]; MAX_SEGMENTS];
-            let mut n = 0;
-            for seg in key
-                .split(|&b| matches!(b, b'[' | b']' | b'.'))
-                .filter(|s| !s.is_empty())
-            {
-                if n == MAX_SEGMENTS {
-                    break;
-                }
-                segs[n] = seg;
-                n += 1;
-            }
-            let class = match segs[..n].split_last() {
-                Some((last, parents)) => {
-                    run.profile
-                        .keys
-                        .classify(last, parents.iter().copied(), true)
-                }
-                None => None,
-            };
+            let class = run.profile.keys.classify_form_key(key);
             let field = Field {
                 key: class,
                 path: PathRef::Join(prefix, key),
