@@ -271,6 +271,35 @@ impl KeyAutomaton {
         }
     }
 
+    /// [`KeyAutomaton::lookup`] for a query-string key: `Segmented` when
+    /// it holds `[`, `]` or `.` (segment separators there), found in the
+    /// same pass.
+    #[inline]
+    fn lookup_form(&self, key: &[u8]) -> FormLookup<'_> {
+        let mut state = root(self.width);
+        for &b in key {
+            if matches!(b, b'[' | b']' | b'.') {
+                return FormLookup::Segmented;
+            }
+            if state != 0 {
+                let at = state as usize + usize::from(self.column[usize::from(b)]);
+                state = self.next.get(at).copied().unwrap_or(0);
+            }
+        }
+        match self.accepted(state) {
+            Some(rules) => FormLookup::Rules(rules),
+            None => FormLookup::None,
+        }
+    }
+
+    /// The rules accepted in `state`, if any.
+    #[inline]
+    fn accepted(&self, state: u32) -> Option<&[Rule]> {
+        let list = *self.accept.get(state as usize / self.width)?;
+        let i = (list as usize).checked_sub(1)?;
+        self.lists.get(i).map(Vec::as_slice)
+    }
+
     /// The rules whose normalised name equals `key` normalised.
     #[inline]
     fn lookup(&self, key: &[u8]) -> Option<&[Rule]> {
@@ -282,10 +311,18 @@ impl KeyAutomaton {
                 return None;
             }
         }
-        let list = *self.accept.get(state as usize / self.width)?;
-        let i = (list as usize).checked_sub(1)?;
-        self.lists.get(i).map(Vec::as_slice)
+        self.accepted(state)
     }
+}
+
+/// What [`KeyAutomaton::lookup_form`] found.
+enum FormLookup<'a> {
+    /// The rules for the (unsegmented) key.
+    Rules(&'a [Rule]),
+    /// No rule.
+    None,
+    /// The key has segments: classify them one by one.
+    Segmented,
 }
 
 impl KeyTable {
@@ -350,10 +387,22 @@ impl KeyTable {
     /// are split at `[`, `]` and `.` (`a[b][c]`, `ep.name`; the first
     /// [`MAX_FORM_SEGMENTS`] count, the rest are ignored) and the last one
     /// is classified under the others.
+    #[inline]
     pub fn classify_form_key(&self, key: &[u8]) -> Option<KeyClass> {
-        if !key.iter().any(|&b| matches!(b, b'[' | b']' | b'.')) {
-            return self.classify(key, std::iter::empty(), true);
+        let automaton = self
+            .automaton
+            .get_or_init(|| KeyAutomaton::build(&self.rules));
+        match automaton.lookup_form(key) {
+            FormLookup::Rules(rules) => {
+                rules.iter().find(|r| r.parents.is_empty()).map(|r| r.class)
+            }
+            FormLookup::None => None,
+            FormLookup::Segmented => self.classify_segments(key),
         }
+    }
+
+    /// [`KeyTable::classify_form_key`] for a key holding `[`, `]` or `.`.
+    fn classify_segments(&self, key: &[u8]) -> Option<KeyClass> {
         let mut segs: [&[u8]; MAX_FORM_SEGMENTS] = [&[]; MAX_FORM_SEGMENTS];
         let mut n = 0;
         for seg in key
@@ -473,6 +522,21 @@ mod tests {
             t.insert("Über_Name", KeyClass::Custom(0));
             t.insert("x\u{ff}y", KeyClass::Custom(1));
             proptest::prop_assert_eq!(automaton(&t, &key), reference(&t, &key));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn form_key_fast_path_equals_segment_split(
+            key in near_key(),
+            seps in proptest::collection::vec((0usize..80, 0u8..3), 0..3),
+        ) {
+            let t = KeyTable::with_defaults(|_| true);
+            let mut key = key;
+            for (at, which) in seps {
+                key.insert(at % (key.len() + 1), [b'[', b']', b'.'][usize::from(which)]);
+            }
+            proptest::prop_assert_eq!(t.classify_form_key(&key), t.classify_segments(&key));
         }
     }
 
