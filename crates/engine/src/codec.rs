@@ -75,35 +75,84 @@ pub fn percent_decode_into(s: &[u8], plus: bool, out: &mut Vec<u8>) {
     decode_from(s, plus, next_special(s, plus).unwrap_or(s.len()), out);
 }
 
+/// Each byte's value as a hex digit, or 0xFF.
+static HEX: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// `0x01` in every byte of a word.
+const ONES: u64 = u64::from_le_bytes([1; 8]);
+
+/// Whether any byte of the word `w` equals `b` (SWAR zero-byte test).
+#[inline]
+pub(crate) fn word_has(w: u64, b: u8) -> bool {
+    let x = w ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
+}
+
+/// Whether any byte of the word `w` is below `n` (at most 128).
+#[inline]
+pub(crate) fn word_has_below(w: u64, n: u8) -> bool {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & (ONES << 7) != 0
+}
+
+/// The byte a valid `%XX` escape at `s[i]` stands for.
+#[inline]
+fn escape_at(s: &[u8], i: usize) -> Option<u8> {
+    let (&h, &l) = (s.get(i + 1)?, s.get(i + 2)?);
+    let (h, l) = (HEX[usize::from(h)], HEX[usize::from(l)]);
+    (h | l < 16).then_some(h << 4 | l)
+}
+
 /// Appends `s` decoded to `out`; `first` is the position of its first
-/// `%`/`+` (or `s.len()`).
+/// `%`/`+` (or `s.len()`). Plain bytes are copied a word at a time while a
+/// word holds no `%` (or `+`), one by one near escapes: no search or copy
+/// call per run.
 fn decode_from(s: &[u8], plus: bool, first: usize, out: &mut Vec<u8>) {
     out.reserve(s.len());
+    out.extend_from_slice(&s[..first]);
     let mut i = first;
-    out.extend_from_slice(&s[..i]);
-    while i < s.len() {
-        // `s[i]` is `%` or (with `plus`) `+`.
-        if s[i] == b'+' {
-            out.push(b' ');
-            i += 1;
-        } else {
-            match (
-                s.get(i + 1).copied().and_then(hex_val),
-                s.get(i + 2).copied().and_then(hex_val),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
+    while let Some(&b) = s.get(i) {
+        if b == b'%' {
+            match escape_at(s, i) {
+                Some(v) => {
+                    out.push(v);
                     i += 3;
                 }
-                _ => {
+                None => {
                     out.push(b'%');
                     i += 1;
                 }
             }
+            continue;
         }
-        let run = next_special(&s[i..], plus).unwrap_or(s.len() - i);
-        out.extend_from_slice(&s[i..i + run]);
-        i += run;
+        if plus && b == b'+' {
+            out.push(b' ');
+            i += 1;
+            continue;
+        }
+        if let Some(word) = s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+            let w = u64::from_le_bytes(word);
+            if !(word_has(w, b'%') || (plus && word_has(w, b'+'))) {
+                out.extend_from_slice(&word);
+                i += 8;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
     }
 }
 
@@ -288,6 +337,66 @@ mod tests {
         let mut out = Vec::new();
         percent_encode(b"a b&c=[x]", &mut out);
         assert_eq!(out, b"a%20b%26c%3D[x]");
+    }
+
+    /// Percent-decoding one byte at a time, the obvious way.
+    fn reference_decode(s: &[u8], plus: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < s.len() {
+            match s[i] {
+                b'%' if i + 2 < s.len()
+                    && hex_val(s[i + 1]).is_some()
+                    && hex_val(s[i + 2]).is_some() =>
+                {
+                    out.push(hex_val(s[i + 1]).unwrap_or(0) << 4 | hex_val(s[i + 2]).unwrap_or(0));
+                    i += 3;
+                }
+                b'+' if plus => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                b => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn percent_decode_equals_reference(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("[a-zA-Z0-9._~-]{0,12}").unwrap_or_else(|_| unreachable!()),
+                    proptest::string::string_regex("%[0-9a-fA-FgG]{0,2}").unwrap_or_else(|_| unreachable!()),
+                    proptest::string::string_regex("[+%&= ]").unwrap_or_else(|_| unreachable!()),
+                ],
+                0..24,
+            ),
+            plus in proptest::prelude::any::<bool>(),
+            prefix in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
+        ) {
+            let s = parts.concat();
+            let want = reference_decode(s.as_bytes(), plus);
+            let decoded = percent_decode(s.as_bytes(), plus);
+            proptest::prop_assert_eq!(&*decoded, want.as_slice());
+            let mut out = prefix;
+            percent_decode_into(s.as_bytes(), plus, &mut out);
+            proptest::prop_assert_eq!(out, want);
+        }
+
+        #[test]
+        fn percent_decode_equals_reference_on_any_bytes(
+            s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            plus in proptest::prelude::any::<bool>(),
+        ) {
+            let decoded = percent_decode(&s, plus);
+            let want = reference_decode(&s, plus);
+            proptest::prop_assert_eq!(&*decoded, want.as_slice());
+        }
     }
 
     #[test]

@@ -7,12 +7,15 @@
 //! root `name` is usually an event or page name).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
 
 use crate::types::PhiType;
 
 /// Longest key segment that is normalised (longer keys never match a rule).
 const MAX_KEY: usize = 64;
+
+/// Segments of a query-string key used for classification (`a[b][c]`).
+pub const MAX_FORM_SEGMENTS: usize = 8;
 
 /// Built-in key rules (`$.` = only at the root of the document / query).
 const DEFAULT_KEYS: &[(&str, PhiType)] = &[
@@ -171,36 +174,155 @@ pub enum KeyClass {
     Custom(u16),
 }
 
-/// FNV-1a: keys are short, so a tiny hash beats SipHash on the per-field hot
-/// path. The table is fixed when the profile is compiled, so lookups of
-/// attacker-chosen keys cannot grow or degrade it.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
 /// Compiled key rules, looked up by normalised last segment.
 #[derive(Clone, Debug, Default)]
 pub struct KeyTable {
-    rules: HashMap<Vec<u8>, Vec<Rule>, BuildHasherDefault<Fnv>>,
-    /// Bit `last byte & 63` of `seen[len][first byte & 63]` is set for every
-    /// normalised key: most field names are rejected without hashing.
-    seen: Vec<[u64; 64]>,
+    /// Rules by normalised last segment (the source the automaton is built from).
+    rules: HashMap<Vec<u8>, Vec<Rule>>,
+    /// The rules as an automaton over raw key bytes, built on first use
+    /// after the last [`KeyTable::insert`].
+    automaton: OnceLock<KeyAutomaton>,
+}
+
+/// A trie of the normalised rule names as a dense transition table over
+/// raw bytes: `_ - . space` loop on their state and upper-case ASCII
+/// steps like lower-case, so a key is classified in one pass with one
+/// table load per byte, without normalising it into a buffer. Most field
+/// names fall off the trie within two or three bytes.
+#[derive(Clone, Debug)]
+struct KeyAutomaton {
+    /// Column of each byte; 0 for bytes that occur in no rule name
+    /// (always the dead state).
+    column: [u8; 256],
+    /// Columns per state.
+    width: usize,
+    /// `next[state + column]`: the next state, pre-multiplied by `width`;
+    /// 0 is the dead state.
+    next: Vec<u32>,
+    /// Per state (`state / width`): the index into `lists` + 1 of the rules
+    /// whose normalised name ends there, or 0.
+    accept: Vec<u32>,
+    /// Rule lists, innermost-match order as in [`KeyTable::rules`].
+    lists: Vec<Vec<Rule>>,
+}
+
+/// The state a lookup starts in (state 1, pre-multiplied).
+fn root(width: usize) -> u32 {
+    width as u32
+}
+
+impl KeyAutomaton {
+    fn build(rules: &HashMap<Vec<u8>, Vec<Rule>>) -> KeyAutomaton {
+        // Column 0: bytes in no name (dead); 1: separators (stay); then one
+        // per distinct byte of the normalised names.
+        let mut column = [0u8; 256];
+        for b in [b'_', b'-', b'.', b' '] {
+            column[usize::from(b)] = 1;
+        }
+        let mut width = 2usize;
+        let mut names: Vec<(&Vec<u8>, &Vec<Rule>)> = rules
+            .iter()
+            .filter(|(name, _)| !name.is_empty() && name.len() <= MAX_KEY)
+            .collect();
+        // A fixed order keeps the table the same from run to run.
+        names.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, _) in &names {
+            for &b in name.iter() {
+                if column[usize::from(b)] == 0 {
+                    // Normalised names hold no separator or upper-case ASCII
+                    // byte, so at most 226 distinct bytes: the column
+                    // (< 228) fits in a u8.
+                    column[usize::from(b)] = u8::try_from(width).unwrap_or(u8::MAX);
+                    width += 1;
+                }
+            }
+        }
+        for b in b'A'..=b'Z' {
+            column[usize::from(b)] = column[usize::from(b.to_ascii_lowercase())];
+        }
+        // State 0 dead (all zeros), state 1 the root.
+        let mut next = vec![0u32; 2 * width];
+        let mut accept = vec![0u32; 2];
+        let stay = |next: &mut Vec<u32>, state: u32| next[state as usize + 1] = state;
+        stay(&mut next, root(width));
+        let mut lists = Vec::with_capacity(names.len());
+        for (name, list) in names {
+            let mut state = root(width);
+            for &b in name {
+                let at = state as usize + usize::from(column[usize::from(b)]);
+                if next[at] == 0 {
+                    let new = next.len() as u32;
+                    next.resize(next.len() + width, 0);
+                    accept.push(0);
+                    stay(&mut next, new);
+                    next[at] = new;
+                }
+                state = next[at];
+            }
+            lists.push(list.clone());
+            accept[state as usize / width] = lists.len() as u32;
+        }
+        KeyAutomaton {
+            column,
+            width,
+            next,
+            accept,
+            lists,
+        }
+    }
+
+    /// [`KeyAutomaton::lookup`] for a query-string key: `Segmented` when
+    /// it holds `[`, `]` or `.` (segment separators there), found in the
+    /// same pass.
+    #[inline]
+    fn lookup_form(&self, key: &[u8]) -> FormLookup<'_> {
+        let mut state = root(self.width);
+        for &b in key {
+            if matches!(b, b'[' | b']' | b'.') {
+                return FormLookup::Segmented;
+            }
+            if state != 0 {
+                let at = state as usize + usize::from(self.column[usize::from(b)]);
+                state = self.next.get(at).copied().unwrap_or(0);
+            }
+        }
+        match self.accepted(state) {
+            Some(rules) => FormLookup::Rules(rules),
+            None => FormLookup::None,
+        }
+    }
+
+    /// The rules accepted in `state`, if any.
+    #[inline]
+    fn accepted(&self, state: u32) -> Option<&[Rule]> {
+        let list = *self.accept.get(state as usize / self.width)?;
+        let i = (list as usize).checked_sub(1)?;
+        self.lists.get(i).map(Vec::as_slice)
+    }
+
+    /// The rules whose normalised name equals `key` normalised.
+    #[inline]
+    fn lookup(&self, key: &[u8]) -> Option<&[Rule]> {
+        let mut state = root(self.width);
+        for &b in key {
+            let at = state as usize + usize::from(self.column[usize::from(b)]);
+            state = *self.next.get(at)?;
+            if state == 0 {
+                return None;
+            }
+        }
+        self.accepted(state)
+    }
+}
+
+/// What [`KeyAutomaton::lookup_form`] found.
+enum FormLookup<'a> {
+    /// The rules for the (unsegmented) key.
+    Rules(&'a [Rule]),
+    /// No rule.
+    None,
+    /// The key has segments: classify them one by one.
+    Segmented,
 }
 
 impl KeyTable {
@@ -232,12 +354,7 @@ impl KeyTable {
             })
             .collect();
         let Some(last) = segs.pop() else { return };
-        if let (Some(&f), Some(&l)) = (last.first(), last.last()) {
-            if self.seen.len() <= last.len() {
-                self.seen.resize(last.len() + 1, [0; 64]);
-            }
-            self.seen[last.len()][usize::from(f & 63)] |= 1 << (l & 63);
-        }
+        self.automaton = OnceLock::new();
         let rules = self.rules.entry(last).or_default();
         rules.insert(
             0,
@@ -256,18 +373,50 @@ impl KeyTable {
     where
         I: DoubleEndedIterator<Item = &'s [u8]> + ExactSizeIterator + Clone,
     {
-        let mut buf = [0u8; MAX_KEY];
-        let norm = normalize(last, &mut buf)?;
-        let (&f, &l) = (norm.first()?, norm.last()?);
-        let row = self.seen.get(norm.len())?;
-        if row[usize::from(f & 63)] & (1 << (l & 63)) == 0 {
-            return None;
-        }
-        let rules = self.rules.get(norm)?;
+        let rules = self
+            .automaton
+            .get_or_init(|| KeyAutomaton::build(&self.rules))
+            .lookup(last)?;
         rules
             .iter()
             .find(|r| (form || !r.rooted) && r.matches(parents.clone()))
             .map(|r| r.class)
+    }
+
+    /// Classifies a query-string key (`form` rules apply): its segments
+    /// are split at `[`, `]` and `.` (`a[b][c]`, `ep.name`; the first
+    /// [`MAX_FORM_SEGMENTS`] count, the rest are ignored) and the last one
+    /// is classified under the others.
+    #[inline]
+    pub fn classify_form_key(&self, key: &[u8]) -> Option<KeyClass> {
+        let automaton = self
+            .automaton
+            .get_or_init(|| KeyAutomaton::build(&self.rules));
+        match automaton.lookup_form(key) {
+            FormLookup::Rules(rules) => {
+                rules.iter().find(|r| r.parents.is_empty()).map(|r| r.class)
+            }
+            FormLookup::None => None,
+            FormLookup::Segmented => self.classify_segments(key),
+        }
+    }
+
+    /// [`KeyTable::classify_form_key`] for a key holding `[`, `]` or `.`.
+    fn classify_segments(&self, key: &[u8]) -> Option<KeyClass> {
+        let mut segs: [&[u8]; MAX_FORM_SEGMENTS] = [&[]; MAX_FORM_SEGMENTS];
+        let mut n = 0;
+        for seg in key
+            .split(|&b| matches!(b, b'[' | b']' | b'.'))
+            .filter(|s| !s.is_empty())
+        {
+            if n == MAX_FORM_SEGMENTS {
+                break;
+            }
+            segs[n] = seg;
+            n += 1;
+        }
+        let (last, parents) = segs[..n].split_last()?;
+        self.classify(last, parents.iter().copied(), true)
     }
 
     /// True when no rules are configured.
@@ -305,6 +454,140 @@ mod tests {
         let segs: Vec<&[u8]> = path.iter().map(|s| s.as_bytes()).collect();
         let (last, parents) = segs.split_last().unwrap();
         t.classify(last, parents.iter().copied(), true)
+    }
+
+    /// The rules for `key` found the slow way: normalise, then look up.
+    fn reference(t: &KeyTable, key: &[u8]) -> Option<Vec<KeyClass>> {
+        let mut buf = [0u8; MAX_KEY];
+        let norm = normalize(key, &mut buf)?;
+        if norm.is_empty() {
+            return None;
+        }
+        t.rules
+            .get(norm)
+            .map(|rules| rules.iter().map(|r| r.class).collect())
+    }
+
+    fn automaton(t: &KeyTable, key: &[u8]) -> Option<Vec<KeyClass>> {
+        KeyAutomaton::build(&t.rules)
+            .lookup(key)
+            .map(|rules| rules.iter().map(|r| r.class).collect())
+    }
+
+    /// Keys near the rule names: names, their prefixes and extensions,
+    /// case and separator variants, stray bytes.
+    fn near_key() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let name = proptest::sample::select(DEFAULT_KEYS.iter().map(|k| k.0).collect::<Vec<_>>());
+        (
+            name,
+            proptest::collection::vec((any::<u8>(), 0u8..8), 0..6),
+            0usize..70,
+        )
+            .prop_map(|(name, edits, cut)| {
+                let mut k: Vec<u8> = name.trim_start_matches("$.").bytes().collect();
+                for (b, how) in edits {
+                    let at = usize::from(b) % (k.len() + 1);
+                    match how {
+                        0 => k.insert(at, b),
+                        1 => k.insert(at, [b'_', b'-', b'.', b' '][usize::from(b) % 4]),
+                        2 if at < k.len() => k[at] = k[at].to_ascii_uppercase(),
+                        3 if at < k.len() => {
+                            k.remove(at);
+                        }
+                        4 => k.extend(std::iter::repeat_n(b'_', usize::from(b) % 70)),
+                        5 => k.push(b'a' + b % 26),
+                        _ => {}
+                    }
+                }
+                if cut < k.len() && cut % 3 == 0 {
+                    k.truncate(cut);
+                }
+                k
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn automaton_equals_normalised_lookup(key in near_key()) {
+            let t = KeyTable::with_defaults(|_| true);
+            proptest::prop_assert_eq!(automaton(&t, &key), reference(&t, &key));
+        }
+
+        #[test]
+        fn automaton_equals_normalised_lookup_on_any_bytes(
+            key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+        ) {
+            let mut t = KeyTable::with_defaults(|_| true);
+            t.insert("Über_Name", KeyClass::Custom(0));
+            t.insert("x\u{ff}y", KeyClass::Custom(1));
+            proptest::prop_assert_eq!(automaton(&t, &key), reference(&t, &key));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn form_key_fast_path_equals_segment_split(
+            key in near_key(),
+            seps in proptest::collection::vec((0usize..80, 0u8..3), 0..3),
+        ) {
+            let t = KeyTable::with_defaults(|_| true);
+            let mut key = key;
+            for (at, which) in seps {
+                key.insert(at % (key.len() + 1), [b'[', b']', b'.'][usize::from(which)]);
+            }
+            proptest::prop_assert_eq!(t.classify_form_key(&key), t.classify_segments(&key));
+        }
+    }
+
+    #[test]
+    fn long_and_non_ascii_keys() {
+        let mut t = KeyTable::with_defaults(|_| true);
+        let long = "a".repeat(MAX_KEY);
+        t.insert(&long, KeyClass::Custom(0));
+        t.insert(&"b".repeat(MAX_KEY + 1), KeyClass::Custom(1));
+        t.insert("Über_Name", KeyClass::Custom(2));
+        for key in [
+            long.clone(),
+            format!("{long}_"),
+            format!("{long}a"),
+            "b".repeat(MAX_KEY + 1),
+            "b".repeat(MAX_KEY),
+            "ÜBER-name".to_string(),
+            "über_name".to_string(),
+            String::new(),
+            "___".to_string(),
+            "FIRST_NAME".to_string(),
+            "first_nam".to_string(),
+        ] {
+            assert_eq!(
+                automaton(&t, key.as_bytes()),
+                reference(&t, key.as_bytes()),
+                "{key}"
+            );
+        }
+        assert_eq!(class(&t, &[long.as_str()]), Some(KeyClass::Custom(0)));
+        assert_eq!(
+            class(&t, &["first__name"]),
+            Some(KeyClass::Builtin(PhiType::PersonName))
+        );
+        assert_eq!(
+            t.classify_form_key(b"ep.first_name"),
+            Some(KeyClass::Builtin(PhiType::PersonName))
+        );
+        assert_eq!(t.classify_form_key(b"product[name]"), None);
+        assert_eq!(
+            t.classify_form_key(b"name"),
+            Some(KeyClass::Builtin(PhiType::PersonName))
+        );
+        assert_eq!(
+            t.classify_form_key(b"user_data[fn]"),
+            Some(KeyClass::Builtin(PhiType::PersonName))
+        );
+        assert_eq!(
+            t.classify_form_key(b"Customer.Name"),
+            Some(KeyClass::Builtin(PhiType::PersonName))
+        );
     }
 
     #[test]

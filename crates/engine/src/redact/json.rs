@@ -253,25 +253,42 @@ impl Walker<'_, '_, '_> {
 
     /// Range of a string token including quotes, and whether it holds a
     /// backslash escape.
+    /// Tokenizer strings are mostly short: plain bytes are skipped a word
+    /// at a time (no `"`, backslash or control character in it), the rest one
+    /// by one, with no search call per string.
     fn string(&mut self) -> Result<(Range<usize>, bool), WalkError> {
         let start = self.pos;
         self.expect(b'"')?;
+        let s = self.s;
+        let mut i = self.pos;
         let mut escaped = false;
         loop {
-            let rest = &self.s[self.pos..];
-            let i = memchr::memchr2(b'"', b'\\', rest).ok_or(WalkError::Malformed)?;
-            if rest[..i].iter().any(|&b| b < 0x20) {
-                return Err(WalkError::Malformed);
+            while let Some(word) = s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+                let w = u64::from_le_bytes(word);
+                if codec::word_has(w, b'"')
+                    || codec::word_has(w, b'\\')
+                    || codec::word_has_below(w, 0x20)
+                {
+                    break;
+                }
+                i += 8;
             }
-            self.pos += i;
-            if self.s[self.pos] == b'"' {
-                self.pos += 1;
-                return Ok((start..self.pos, escaped));
-            }
-            escaped = true;
-            self.pos += 2;
-            if self.pos > self.s.len() {
-                return Err(WalkError::Malformed);
+            match *s.get(i).ok_or(WalkError::Malformed)? {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Ok((start..self.pos, escaped));
+                }
+                b'\\' => {
+                    // The escaped byte is skipped unchecked: unescaping
+                    // rejects anything but a valid escape.
+                    escaped = true;
+                    i += 2;
+                    if i > s.len() {
+                        return Err(WalkError::Malformed);
+                    }
+                }
+                0..=0x1f => return Err(WalkError::Malformed),
+                _ => i += 1,
             }
         }
     }

@@ -66,8 +66,8 @@ pub(crate) enum PathRef<'a> {
     None,
     /// A raw key.
     Bytes(&'a [u8]),
-    /// `prefix.key`.
-    Join(&'a str, &'a [u8]),
+    /// `path.key` for a key inside the value at `path` (a nested query).
+    Under(&'a PathRef<'a>, &'a [u8]),
 }
 
 impl PathRef<'_> {
@@ -75,8 +75,10 @@ impl PathRef<'_> {
         match self {
             PathRef::None => None,
             PathRef::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
-            PathRef::Join("", b) => Some(String::from_utf8_lossy(b).into_owned()),
-            PathRef::Join(p, b) => Some(format!("{p}.{}", String::from_utf8_lossy(b))),
+            PathRef::Under(p, b) => match p.render() {
+                Some(p) if !p.is_empty() => Some(format!("{p}.{}", String::from_utf8_lossy(b))),
+                _ => Some(String::from_utf8_lossy(b).into_owned()),
+            },
         }
     }
 
@@ -396,12 +398,11 @@ impl<'p> Run<'p> {
         if head == Some(Edit::Drop) {
             return Ok(Some(Edit::Drop));
         }
-        let prefix = field.path.to_prefix();
-        let walked = query::walk(
+        let walked = query::walk_under(
             self,
             &v[q.clone()],
             &origin.shift(q.start),
-            &prefix,
+            &field.path,
             depth + 1,
         )?;
         if head.is_none() && walked.is_none() {

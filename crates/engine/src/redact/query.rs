@@ -1,15 +1,13 @@
 //! Query-string / `application/x-www-form-urlencoded` walker: decodes each key
 //! and value, redacts, and re-encodes only the pairs that changed.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use crate::codec;
 use crate::types::{Action, Encoding, UnscannableReason};
 
 use super::{Edit, Field, Origin, PathRef, Run, Traits};
-
-/// Maximum key segments used for classification (`a[b][c]`).
-const MAX_SEGMENTS: usize = 8;
 
 /// One pair's rewrite.
 struct PairEdit {
@@ -34,16 +32,8 @@ struct Piece {
 impl Piece {
     /// The piece of `q` starting at `start`.
     fn at(q: &[u8], start: usize) -> Piece {
-        let mut i = start;
         let mut key = 0u8;
-        while let Some(&b) = q.get(i) {
-            let c = Traits::of_byte(b);
-            if c & (Traits::AMP | Traits::EQUALS) != 0 {
-                break;
-            }
-            key |= c;
-            i += 1;
-        }
+        let i = scan_to(q, start, Traits::AMP | Traits::EQUALS, &mut key);
         if q.get(i) != Some(&b'=') {
             return Piece {
                 end: i,
@@ -52,24 +42,44 @@ impl Piece {
                 value: Traits(0),
             };
         }
-        let eq = i;
-        i += 1;
         let mut value = 0u8;
-        while let Some(&b) = q.get(i) {
-            let c = Traits::of_byte(b);
-            if c & Traits::AMP != 0 {
-                break;
-            }
-            value |= c;
-            i += 1;
-        }
+        let end = scan_to(q, i + 1, Traits::AMP, &mut value);
         Piece {
-            end: i,
-            eq: Some(eq),
+            end,
+            eq: Some(i),
             key: Traits(key),
             value: Traits(value),
         }
     }
+}
+
+/// From `i`, ORs the [`Traits`] bits of the bytes of `q` into `acc` up to
+/// the first byte with one of the `stop` bits (`AMP`, and `EQUALS` for a
+/// key: the bits of `&` and `=` alone); returns its position or `q.len()`.
+/// Eight bytes are taken at a time while a word holds neither byte.
+#[inline(always)]
+fn scan_to(q: &[u8], mut i: usize, stop: u8, acc: &mut u8) -> usize {
+    let mut t = 0u8;
+    while let Some(word) = q.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let w = u64::from_le_bytes(word);
+        if codec::word_has(w, b'&') || (stop & Traits::EQUALS != 0 && codec::word_has(w, b'=')) {
+            break;
+        }
+        for b in word {
+            t |= Traits::of_byte(b);
+        }
+        i += 8;
+    }
+    while let Some(&b) = q.get(i) {
+        let c = Traits::of_byte(b);
+        if c & stop != 0 {
+            break;
+        }
+        t |= c;
+        i += 1;
+    }
+    *acc |= t;
+    i
 }
 
 /// Percent-decodes `raw` (`+` as space) into `buf` when it holds a `%` or
@@ -83,7 +93,8 @@ fn decode<'a>(raw: &'a [u8], traits: Traits, buf: &'a mut Vec<u8>) -> (&'a [u8],
     }
 }
 
-/// Walks `q` (no leading `?`). `Ok(None)` when nothing was found.
+/// Walks `q` (no leading `?`); key paths start with `prefix`. `Ok(None)`
+/// when nothing was found.
 pub(crate) fn walk(
     run: &mut Run<'_>,
     q: &[u8],
@@ -91,9 +102,62 @@ pub(crate) fn walk(
     prefix: &str,
     depth: u8,
 ) -> Result<Option<Vec<u8>>, UnscannableReason> {
+    let prefix = if prefix.is_empty() {
+        PathRef::None
+    } else {
+        PathRef::Bytes(prefix.as_bytes())
+    };
+    walk_under(run, q, origin, &prefix, depth)
+}
+
+/// Decode buffers for keys and values, kept per thread between walks: a
+/// stream of small queries would otherwise allocate and free them for
+/// each one (a nested walk finds them taken and makes its own, which
+/// allocate only if it decodes).
+#[derive(Default)]
+struct Buffers {
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+/// Buffers holding more than this many bytes are freed, not kept.
+const KEEP_BYTES: usize = 64 << 10;
+
+thread_local! {
+    static SPARE: Cell<Option<Buffers>> = const { Cell::new(None) };
+}
+
+/// [`walk`] for a query nested in the value at `prefix`.
+pub(crate) fn walk_under(
+    run: &mut Run<'_>,
+    q: &[u8],
+    origin: &Origin,
+    prefix: &PathRef<'_>,
+    depth: u8,
+) -> Result<Option<Vec<u8>>, UnscannableReason> {
+    let mut bufs = SPARE.with(Cell::take).unwrap_or_default();
+    let walked = walk_pairs(run, q, origin, prefix, depth, &mut bufs);
+    if bufs.key.capacity() + bufs.value.capacity() <= KEEP_BYTES {
+        SPARE.with(|spare| spare.set(Some(bufs)));
+    }
+    walked
+}
+
+/// The walk proper, decoding into `bufs`.
+fn walk_pairs(
+    run: &mut Run<'_>,
+    q: &[u8],
+    origin: &Origin,
+    prefix: &PathRef<'_>,
+    depth: u8,
+    bufs: &mut Buffers,
+) -> Result<Option<Vec<u8>>, UnscannableReason> {
     let mut edits: Vec<PairEdit> = Vec::new();
     // Decoded keys and values, reused pair after pair.
-    let (mut key_buf, mut value_buf) = (Vec::new(), Vec::new());
+    let Buffers {
+        key: key_buf,
+        value: value_buf,
+    } = bufs;
     let mut start = 0;
     while start <= q.len() {
         let piece = Piece::at(q, start);
@@ -103,7 +167,7 @@ pub(crate) fn walk(
             continue;
         }
         let key_raw = &q[pair.start..piece.eq.unwrap_or(pair.end)];
-        let (key, key_decoded) = decode(key_raw, piece.key, &mut key_buf);
+        let (key, key_decoded) = decode(key_raw, piece.key, key_buf);
         let key_traits = if key_decoded {
             if key.len() != key_raw.len() {
                 run.spend(key.len())?;
@@ -117,7 +181,7 @@ pub(crate) fn walk(
         if let Some(eq) = piece.eq {
             let vstart = eq + 1;
             let vraw = &q[vstart..pair.end];
-            let (value, value_decoded) = decode(vraw, piece.value, &mut value_buf);
+            let (value, value_decoded) = decode(vraw, piece.value, value_buf);
             let (vorigin, value_traits) = if value_decoded {
                 run.spend(value.len())?;
                 (
@@ -127,29 +191,10 @@ pub(crate) fn walk(
             } else {
                 (origin.shift(vstart), piece.value)
             };
-            let mut segs: [&[u8]; MAX_SEGMENTS] = [&[]; MAX_SEGMENTS];
-            let mut n = 0;
-            for seg in key
-                .split(|&b| matches!(b, b'[' | b']' | b'.'))
-                .filter(|s| !s.is_empty())
-            {
-                if n == MAX_SEGMENTS {
-                    break;
-                }
-                segs[n] = seg;
-                n += 1;
-            }
-            let class = match segs[..n].split_last() {
-                Some((last, parents)) => {
-                    run.profile
-                        .keys
-                        .classify(last, parents.iter().copied(), true)
-                }
-                None => None,
-            };
+            let class = run.profile.keys.classify_form_key(key);
             let field = Field {
                 key: class,
-                path: PathRef::Join(prefix, key),
+                path: PathRef::Under(prefix, key),
             };
             value_edit = run.value_with_traits(value, value_traits, &field, &vorigin, depth)?;
         }
