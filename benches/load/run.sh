@@ -77,7 +77,11 @@ if [ -n "${PHIGUARD_BIN:-}" ]; then
 else
   log "cargo build --release --bin phiguard"
   cargo build --release --quiet --bin phiguard
-  PHIGUARD=$ROOT/target/release/phiguard
+  PHIGUARD=${CARGO_TARGET_DIR:-$ROOT/target}/release/phiguard
+fi
+if [ ! -x "$PHIGUARD" ]; then
+  echo "phiguard binary not found or not executable: $PHIGUARD" >&2
+  exit 1
 fi
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
