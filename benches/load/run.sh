@@ -531,9 +531,9 @@ REPORT=$TMP/report.md
 
 cat "$REPORT"
 if [ "$WRITE_DOC" = 1 ]; then
-  # Newest first: the run goes above the previous sections.
+  # Newest first: the run goes above the previous dated sections (below the summary on top).
   awk -v report="$REPORT" '
-    !done && /^## / { while ((getline line < report) > 0) print line; print ""; done = 1 }
+    !done && /^## [0-9]/ { while ((getline line < report) > 0) print line; print ""; done = 1 }
     { print }
     END { if (!done) { print ""; while ((getline line < report) > 0) print line } }
   ' docs/BENCHMARKS.md > "$TMP/BENCHMARKS.md"
