@@ -8,7 +8,7 @@ use base64::Engine;
 
 use crate::detect::keys::{KeyClass, KeyTable};
 use crate::detect::patterns::{self, CONTEXT_TYPES};
-use crate::detect::{Scanner, ScannerConfig};
+use crate::detect::{shape, Scanner, ScannerConfig};
 use crate::error::EngineError;
 use crate::redact::action::Pseudonymizer;
 use crate::redact::{json, query, run_with, text, Origin};
@@ -43,6 +43,9 @@ pub struct Profile {
     pub(crate) pseudonymizer: Option<Pseudonymizer>,
     pub(crate) zip_keep_prefix: bool,
     pub(crate) limits: Limits,
+    /// Values shorter than this without `@`, `%` or `:` hold nothing the
+    /// scanner can find ([`shape::shortest_plain_hit`]).
+    pub(crate) plain_min_len: usize,
     /// Detection is the built-in default's (see [`Profile::detects_as_builtin_default`]).
     default_detection: bool,
 }
@@ -140,6 +143,7 @@ impl Profile {
         check_limits(&spec.limits)?;
 
         Ok(Profile {
+            plain_min_len: shape::shortest_plain_hit(&scanner),
             scanner: Arc::new(scanner),
             keys,
             enabled,
@@ -189,6 +193,7 @@ impl Profile {
     pub fn without_prefilters(&self) -> Profile {
         let mut p = self.clone();
         Arc::make_mut(&mut p.scanner).set_prefilter(false);
+        p.plain_min_len = shape::shortest_plain_hit(&p.scanner);
         p
     }
 
@@ -231,7 +236,16 @@ impl Profile {
 
     /// [`Profile::redact_query`] on bytes.
     pub fn redact_query_bytes(&self, q: &[u8]) -> Outcome {
-        self.settle(q, Self::query_once)
+        if !self.scanner.prefilter() {
+            return self.settle(q, Self::query_once);
+        }
+        // Later passes walk only the pairs the previous one rewrote.
+        let mut rescan = query::Rescan::default();
+        self.settle_with(q, |p, q| {
+            let out = run_with(p, q.len(), |run| query::walk_rescan(run, q, &mut rescan));
+            rescan.next_pass();
+            out
+        })
     }
 
     fn query_once(&self, q: &[u8]) -> Outcome {
@@ -242,16 +256,23 @@ impl Profile {
 
     /// Redacts one JSON document; malformed JSON is [`Outcome::Unscannable`].
     pub fn redact_json(&self, body: &[u8]) -> Outcome {
-        self.settle(body, Self::json_once)
+        if !self.scanner.prefilter() {
+            return self.settle(body, Self::json_once);
+        }
+        // After a pass that only replaced values, the next redacts only those.
+        let mut rescan = json::Rescan::default();
+        self.settle_with(body, |p, body| {
+            let out = run_with(p, body.len(), |run| {
+                json_result(json::walk_rescan(run, body, &mut rescan))
+            });
+            rescan.next_pass();
+            out
+        })
     }
 
     fn json_once(&self, body: &[u8]) -> Outcome {
         run_with(self, body.len(), |run| {
-            match json::walk(run, body, &Origin::Exact(0), "", 0) {
-                Ok(out) => Ok(out),
-                Err(json::WalkError::Malformed) => Err(UnscannableReason::MalformedJson),
-                Err(json::WalkError::Unscannable(r)) => Err(r),
-            }
+            json_result(json::walk(run, body, &Origin::Exact(0), "", 0))
         })
     }
 
@@ -336,6 +357,16 @@ impl Profile {
     /// the output must be final. Findings of later passes carry the whole input
     /// as their range (their coordinates are in the rewritten bytes).
     fn settle(&self, input: &[u8], once: fn(&Profile, &[u8]) -> Outcome) -> Outcome {
+        self.settle_with(input, once)
+    }
+
+    /// [`Profile::settle`] with a pass that may carry state from one pass
+    /// to the next (which parts of its output it rewrote).
+    fn settle_with(
+        &self,
+        input: &[u8],
+        mut once: impl FnMut(&Profile, &[u8]) -> Outcome,
+    ) -> Outcome {
         let (mut output, mut findings) = match once(self, input) {
             Outcome::Redacted { output, findings } => (output, findings),
             other => return other,
@@ -375,6 +406,17 @@ impl Profile {
             crate::Format::Text => self.redact_text(body),
             crate::Format::Auto => self.redact_auto(body),
         }
+    }
+}
+
+/// A JSON walk's result as a run's.
+fn json_result(
+    walked: Result<Option<Vec<u8>>, json::WalkError>,
+) -> Result<Option<Vec<u8>>, UnscannableReason> {
+    match walked {
+        Ok(out) => Ok(out),
+        Err(json::WalkError::Malformed) => Err(UnscannableReason::MalformedJson),
+        Err(json::WalkError::Unscannable(r)) => Err(r),
     }
 }
 

@@ -196,6 +196,44 @@ fn query_text() -> impl Strategy<Value = String> {
     })
 }
 
+/// A JSON string literal for `s`.
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// JSON documents whose keys are field names and PHI-shaped text, with
+/// string, number, array and nested-object values, some of them encoded
+/// query strings: settle passes after values, keys or whole members were
+/// replaced.
+fn json_doc() -> impl Strategy<Value = String> {
+    let scalar = prop_oneof![
+        3 => phi_text().prop_map(|v| quoted(&v)),
+        1 => query_text().prop_map(|v| quoted(&v)),
+        1 => "[0-9]{1,16}",
+        1 => proptest::sample::select(FRAGMENTS).prop_map(quoted),
+    ];
+    let key = prop_oneof![
+        4 => proptest::sample::select(KEYS).prop_map(quoted),
+        1 => proptest::sample::select(FRAGMENTS).prop_map(quoted),
+    ];
+    let member = (key, scalar, 0u8..4).prop_map(|(k, v, shape)| match shape {
+        0 => format!("{k}:[{v},{v}]"),
+        1 => format!("{k}:{{\"user_data\":{{{k}:{v}}}}}"),
+        _ => format!("{k}:{v}"),
+    });
+    proptest::collection::vec(member, 0..8).prop_map(|m| format!("{{{}}}", m.join(",")))
+}
+
+/// Profiles whose actions drop, pseudonymise or block, or whose expansion
+/// budget runs out: settle passes after removals, and budgets charged for
+/// values a pass skips.
+const ACTION_PROFILES: &[&str] = &[
+    "action: drop",
+    "action: mask\nactions: {email: drop, phone: pseudonymize, ssn: block}\npseudonym_key: hex:000102030405060708090a0b0c0d0e0f\npseudonym_key_id: k1",
+    "limits: {max_expansion_bytes: 40}",
+    "limits: {max_expansion_bytes: 120}",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -221,6 +259,28 @@ proptest! {
     fn prefilters_change_nothing_on_random_queries(q in query_text()) {
         let (fast, slow) = profiles();
         assert_same(&fast, &slow, q.as_bytes());
+    }
+
+    #[test]
+    fn prefilters_change_nothing_on_random_json(doc in json_doc()) {
+        let (fast, slow) = profiles();
+        assert_same(&fast, &slow, doc.as_bytes());
+    }
+
+    #[test]
+    fn settle_passes_change_nothing_with_other_actions(
+        q in query_text(),
+        doc in json_doc(),
+        which in 0..ACTION_PROFILES.len(),
+    ) {
+        // Later settle passes walk only what the previous pass rewrote;
+        // with the prefilters off every pass walks everything.
+        let spec: phiguard_engine::ProfileSpec =
+            serde_yaml::from_str(ACTION_PROFILES[which]).expect("spec parses");
+        let fast = Profile::compile(&spec).expect("spec compiles");
+        let slow = fast.without_prefilters();
+        assert_same(&fast, &slow, q.as_bytes());
+        assert_same(&fast, &slow, doc.as_bytes());
     }
 
     #[test]
@@ -280,4 +340,29 @@ fn a_short_house_number_is_an_address() {
         matches!(&out, Outcome::Redacted { findings, .. } if findings[0].phi_type == PhiType::StreetAddress),
         "{out:?}"
     );
+}
+
+#[test]
+fn a_later_settle_pass_finds_what_a_mask_unglued() {
+    // `b:A::46eU@x.io` → `b:A::[REDACTED:EMAIL]` exposes an IPv6-looking
+    // `b:A::`, found only by the second pass, which walks only the
+    // rewritten pair or value; untouched pairs and values around it stay.
+    let (fast, slow) = profiles();
+    for input in [
+        &b"a=1&x=b:A::46eU@x.io&c=2125550143&d=b:A::46eU@x.io"[..],
+        br#"{"a":"b:A::46eU@x.io","n":[1,"b:A::46eU@x.io"],"u":{"ph":"2125550143"}}"#,
+    ] {
+        for format in [Format::Query, Format::Json] {
+            let a = fast.redact(format, input);
+            assert_eq!(a, slow.redact(format, input));
+        }
+        let format = if input[0] == b'{' {
+            Format::Json
+        } else {
+            Format::Query
+        };
+        let found = fast.redact(format, input);
+        let types: Vec<PhiType> = found.findings().iter().map(|f| f.phi_type).collect();
+        assert!(types.contains(&PhiType::Ipv6), "{types:?}");
+    }
 }

@@ -273,6 +273,25 @@ impl LenSet {
     }
 }
 
+/// The shortest haystack without `@`, `%` or `:` in which `scanner` can
+/// hit: e-mail needs `@` or `%`, IPv6 needs `:`, and every other hit is a
+/// match of a group's pattern, at least as long as that pattern's shortest
+/// match (see `Group::needs`). 0 (skip nothing) with custom detectors,
+/// which are not gated, or with the prefilters off. Walkers skip tiny
+/// values (`v=2`, `sct=4`) with it before the scanner's summary.
+pub fn shortest_plain_hit(scanner: &super::Scanner) -> usize {
+    if !scanner.prefilter || !scanner.custom.is_empty() {
+        return 0;
+    }
+    scanner
+        .groups
+        .iter()
+        .flat_map(|g| &g.needs)
+        .map(|n| n.len)
+        .min()
+        .unwrap_or(usize::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,7 +31,50 @@ impl From<UnscannableReason> for WalkError {
 struct Splice {
     range: Range<usize>,
     bytes: Vec<u8>,
-    removal: bool,
+    kind: SpliceKind,
+}
+
+/// What a [`Splice`] replaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SpliceKind {
+    /// A scalar value (a string or number token).
+    Value,
+    /// A member's key.
+    Key,
+    /// Dropped members or elements (with their commas).
+    Removal,
+}
+
+/// What [`Profile::settle`](crate::profile::Profile)'s passes over a JSON
+/// document hand each other. A scalar value is redacted by its bytes, its
+/// key's class (from its own and its enclosing keys) and its depth alone,
+/// and keys by their bytes: after a pass that only replaced scalar values
+/// (no key, nothing dropped), the next pass sees every other key and value
+/// verbatim and can only find something in the replaced values. It then
+/// parses the whole document but redacts only those (its findings, edits
+/// and output are what a full walk gives), charging the expansion budget
+/// up front with what the other values spent before. After any other
+/// edit the next pass is a full walk.
+#[derive(Debug, Default)]
+pub(crate) struct Rescan {
+    /// In: the starts of the string tokens to redact (`None`: every value and key).
+    only: Option<Vec<usize>>,
+    /// Out: where each replaced value starts in the output, if only values were replaced.
+    rewritten: Option<Vec<usize>>,
+    /// In: the budget the skipped values spent in earlier passes; out: that
+    /// plus what the redacted values that stayed unchanged spent.
+    clean_spent: usize,
+}
+
+impl Rescan {
+    /// Sets up the next pass: only the values this one replaced, or a full
+    /// walk after any other edit.
+    pub(crate) fn next_pass(&mut self) {
+        self.only = self.rewritten.take();
+        if self.only.is_none() {
+            self.clean_spent = 0;
+        }
+    }
 }
 
 /// One member / element of the container being parsed.
@@ -57,6 +100,12 @@ struct Walker<'a, 'r, 'p> {
     key_ranges: Vec<Range<usize>>,
     /// Reused member lists, one per nesting level.
     member_bufs: Vec<Vec<Member>>,
+    /// The starts of the only string tokens to redact (a settle pass after
+    /// one that replaced only values), and the next one's index.
+    only: Option<Vec<usize>>,
+    only_next: usize,
+    /// Budget spent by values redacted without change (settle passes only).
+    clean_spent: Option<usize>,
 }
 
 /// Members per container a member list is first sized for.
@@ -124,6 +173,28 @@ pub(crate) fn walk(
     prefix: &str,
     dec_depth: u8,
 ) -> Result<Option<Vec<u8>>, WalkError> {
+    walk_tracked(run, s, origin, prefix, dec_depth, None)
+}
+
+/// [`walk`] of a whole document as one pass of a settle loop (see [`Rescan`]).
+pub(crate) fn walk_rescan(
+    run: &mut Run<'_>,
+    s: &[u8],
+    rescan: &mut Rescan,
+) -> Result<Option<Vec<u8>>, WalkError> {
+    run.spend(rescan.clean_spent)?;
+    walk_tracked(run, s, &Origin::Exact(0), "", 0, Some(rescan))
+}
+
+/// [`walk`], optionally as a settle pass.
+fn walk_tracked(
+    run: &mut Run<'_>,
+    s: &[u8],
+    origin: &Origin,
+    prefix: &str,
+    dec_depth: u8,
+    mut rescan: Option<&mut Rescan>,
+) -> Result<Option<Vec<u8>>, WalkError> {
     let findings_before = run.findings.len();
     let blocked_before = run.blocked;
     let mut bufs = Buffers::take();
@@ -138,6 +209,9 @@ pub(crate) fn walk(
         keys: std::mem::take(&mut bufs.keys),
         key_ranges: std::mem::take(&mut bufs.key_ranges),
         member_bufs: std::mem::take(&mut bufs.member_bufs),
+        only: rescan.as_mut().and_then(|r| r.only.take()),
+        only_next: 0,
+        clean_spent: rescan.as_ref().map(|r| r.clean_spent),
     };
     w.path.extend_from_slice(prefix.as_bytes());
     w.ws();
@@ -151,6 +225,7 @@ pub(crate) fn walk(
         keys,
         key_ranges,
         member_bufs,
+        clean_spent,
         ..
     } = w;
     *bufs = Buffers {
@@ -169,16 +244,24 @@ pub(crate) fn walk(
             return Err(WalkError::Malformed);
         }
     }
+    let mut rewritten = None;
+    if let Some(r) = rescan {
+        r.clean_spent = clean_spent.unwrap_or(0);
+        if splices.iter().all(|sp| sp.kind == SpliceKind::Value) {
+            rewritten = Some(&mut *r.rewritten.insert(Vec::new()));
+        }
+    }
     if splices.is_empty() {
         return Ok(None);
     }
-    Ok(Some(apply(s, splices)))
+    Ok(Some(apply(s, splices, rewritten)))
 }
 
 /// Applies splices (sorted by start; removals first at equal starts; anything
-/// inside an earlier removal is skipped).
-fn apply(s: &[u8], mut splices: Vec<Splice>) -> Vec<u8> {
-    splices.sort_by_key(|sp| (sp.range.start, !sp.removal));
+/// inside an earlier removal is skipped); appends the output start of each
+/// inserted replacement to `rewritten`.
+fn apply(s: &[u8], mut splices: Vec<Splice>, mut rewritten: Option<&mut Vec<usize>>) -> Vec<u8> {
+    splices.sort_by_key(|sp| (sp.range.start, sp.kind != SpliceKind::Removal));
     let mut out = Vec::with_capacity(s.len());
     let mut cursor = 0;
     for sp in splices {
@@ -187,6 +270,9 @@ fn apply(s: &[u8], mut splices: Vec<Splice>) -> Vec<u8> {
             continue;
         }
         out.extend_from_slice(&s[cursor..sp.range.start]);
+        if let Some(r) = rewritten.as_mut() {
+            r.push(out.len());
+        }
         out.extend_from_slice(&sp.bytes);
         cursor = sp.range.end;
     }
@@ -221,6 +307,9 @@ impl Walker<'_, '_, '_> {
             b'[' => self.array(key, depth + 1).map(|_| false),
             b'"' => {
                 let (r, escaped) = self.string()?;
+                if !self.wanted(r.start) {
+                    return Ok(false);
+                }
                 self.scalar(r, Some(escaped), key)
             }
             b't' => self.literal(b"true"),
@@ -228,6 +317,9 @@ impl Walker<'_, '_, '_> {
             b'n' => self.literal(b"null"),
             b'-' | b'0'..=b'9' => {
                 let r = self.number()?;
+                if !self.wanted(r.start) {
+                    return Ok(false);
+                }
                 let digits = self.s[r.clone()]
                     .iter()
                     .filter(|b| b.is_ascii_digit())
@@ -239,6 +331,32 @@ impl Walker<'_, '_, '_> {
                 }
             }
             _ => Err(WalkError::Malformed),
+        }
+    }
+
+    /// Whether the token starting at `start` is to be redacted: always,
+    /// but in a settle pass that redacts only the values the previous one
+    /// replaced, only those.
+    #[inline]
+    fn wanted(&mut self, start: usize) -> bool {
+        let Some(only) = &self.only else {
+            return true;
+        };
+        while only.get(self.only_next).is_some_and(|&o| o < start) {
+            self.only_next += 1;
+        }
+        only.get(self.only_next) == Some(&start)
+    }
+
+    /// Whether the value at the current position needs its key's class:
+    /// an object's members classify their own keys, and a settle pass that
+    /// redacts only some string values skips the others.
+    fn needs_class(&mut self) -> bool {
+        match self.peek() {
+            Some(b'{') => false,
+            Some(b'"') if self.only.is_some() => self.wanted(self.pos),
+            Some(b'[') => true,
+            _ => self.only.is_none(),
         }
     }
 
@@ -360,9 +478,15 @@ impl Walker<'_, '_, '_> {
                 PathRef::Bytes(&self.path)
             },
         };
+        let spent_before = self.run.spent();
         let edit = self.run.value(&decoded, &field, &origin, self.dec_depth)?;
         Ok(match edit {
-            None => false,
+            None => {
+                if let Some(clean) = self.clean_spent.as_mut() {
+                    *clean += self.run.spent() - spent_before;
+                }
+                false
+            }
             Some(Edit::Drop) => true,
             Some(Edit::Replace(b)) => {
                 let mut bytes = Vec::with_capacity(b.len() + 2);
@@ -370,7 +494,7 @@ impl Walker<'_, '_, '_> {
                 self.splices.push(Splice {
                     range: r,
                     bytes,
-                    removal: false,
+                    kind: SpliceKind::Value,
                 });
                 false
             }
@@ -420,16 +544,20 @@ impl Walker<'_, '_, '_> {
             }
             self.path.extend_from_slice(&key);
             self.keys.extend_from_slice(&key);
-            let class = {
-                let keys = &self.keys;
-                let parents = self.key_ranges.iter().map(|r| &keys[r.clone()]);
-                self.run.profile.keys.classify(&key, parents, false)
-            };
-            self.key_ranges.push(keys_len..self.keys.len());
-            let mut dropped = self.scan_key(&key, kr.clone())?;
+            // A settle pass that redacts only values sees every key as
+            // an earlier pass did, which found nothing in it.
+            let mut dropped = self.only.is_none() && self.scan_key(&key, kr.clone())?;
             self.ws();
             self.expect(b':')?;
             self.ws();
+            let class = if self.needs_class() {
+                let keys = &self.keys;
+                let parents = self.key_ranges.iter().map(|r| &keys[r.clone()]);
+                self.run.profile.keys.classify(&key, parents, false)
+            } else {
+                None
+            };
+            self.key_ranges.push(keys_len..self.keys.len());
             dropped |= self.value(class, depth)?;
             let end = self.pos;
             self.key_ranges.pop();
@@ -496,7 +624,7 @@ impl Walker<'_, '_, '_> {
         self.splices.push(Splice {
             range: kr,
             bytes,
-            removal: false,
+            kind: SpliceKind::Key,
         });
         Ok(drop)
     }
@@ -555,7 +683,7 @@ impl Walker<'_, '_, '_> {
             self.splices.push(Splice {
                 range,
                 bytes: Vec::new(),
-                removal: true,
+                kind: SpliceKind::Removal,
             });
         }
     }

@@ -208,6 +208,11 @@ impl<'p> Run<'p> {
         }
     }
 
+    /// Decoded bytes charged against the expansion budget so far.
+    pub(crate) fn spent(&self) -> usize {
+        self.profile.limits.max_expansion_bytes - self.budget
+    }
+
     /// Charges `n` decoded bytes against the expansion budget.
     pub(crate) fn spend(&mut self, n: usize) -> Result<(), UnscannableReason> {
         self.budget = self
@@ -255,6 +260,9 @@ impl<'p> Run<'p> {
     ) {
         let scanner = &self.profile.scanner;
         if !traits.has(Traits::SCANNABLE) && !scanner.may_hit_without_digits(v.len()) {
+            return;
+        }
+        if self.too_short(v) {
             return;
         }
         scanner.scan(v, ScanCtx { key }, hits);
@@ -351,10 +359,20 @@ impl<'p> Run<'p> {
     /// true with custom detectors or the prefilters off). The same
     /// decisions `value` takes step by step, answered from the traits alone.
     fn inert(&self, v: &[u8], traits: Traits) -> bool {
-        !traits.has(
-            Traits::PLUS | Traits::PERCENT | Traits::EQUALS | Traits::BRACKET | Traits::SCANNABLE,
-        ) && v.len() < codec::MIN_BASE64
-            && !self.profile.scanner.may_hit_without_digits(v.len())
+        !traits.has(Traits::PLUS | Traits::PERCENT | Traits::EQUALS | Traits::BRACKET)
+            && v.len() < codec::MIN_BASE64
+            && ((!traits.has(Traits::SCANNABLE)
+                && !self.profile.scanner.may_hit_without_digits(v.len()))
+                || self.too_short(v))
+    }
+
+    /// Whether `v` is shorter than any hit the scanner could find in it
+    /// (no `@`, `%` or `:`, and shorter than every pattern's shortest
+    /// match: `v=2`, `sct=4`); never with custom detectors or the
+    /// prefilters off.
+    #[inline]
+    fn too_short(&self, v: &[u8]) -> bool {
+        v.len() < self.profile.plain_min_len && !v.iter().any(|&b| matches!(b, b'@' | b'%' | b':'))
     }
 
     /// Text-scans a value; any hit with `drop` drops the field.

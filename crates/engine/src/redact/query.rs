@@ -16,6 +16,31 @@ struct PairEdit {
     value: Option<Edit>,
 }
 
+/// What [`Profile::settle`](crate::profile::Profile)'s passes over a
+/// query string hand each other. Pairs are walked independently of each
+/// other, and a pass over a rewritten query sees each untouched pair
+/// verbatim, so it can only find something in the pairs that were
+/// rewritten: a later pass walks only those (its findings, edits and
+/// output are what a walk of every pair gives), charging the expansion
+/// budget up front with what the skipped pairs spent before.
+#[derive(Debug, Default)]
+pub(crate) struct Rescan {
+    /// In: the starts of the pairs to walk (`None`: every pair).
+    pub(crate) only: Option<Vec<usize>>,
+    /// Out: where each rewritten pair starts in the walk's output.
+    pub(crate) rewritten: Vec<usize>,
+    /// In: the budget the skipped pairs spent in earlier passes; out: that
+    /// plus what the walked pairs that stayed untouched spent.
+    pub(crate) clean_spent: usize,
+}
+
+impl Rescan {
+    /// Sets up the next pass: walk only the pairs this one rewrote.
+    pub(crate) fn next_pass(&mut self) {
+        self.only = Some(std::mem::take(&mut self.rewritten));
+    }
+}
+
 /// One `key[=value]` piece of a query string, found in one pass that also
 /// gathers the [`Traits`] of its key and value.
 struct Piece {
@@ -135,8 +160,31 @@ pub(crate) fn walk_under(
     prefix: &PathRef<'_>,
     depth: u8,
 ) -> Result<Option<Vec<u8>>, UnscannableReason> {
+    walk_tracked(run, q, origin, prefix, depth, None)
+}
+
+/// [`walk`] of a whole query string as one pass of a settle loop (see
+/// [`Rescan`]).
+pub(crate) fn walk_rescan(
+    run: &mut Run<'_>,
+    q: &[u8],
+    rescan: &mut Rescan,
+) -> Result<Option<Vec<u8>>, UnscannableReason> {
+    run.spend(rescan.clean_spent)?;
+    walk_tracked(run, q, &Origin::Exact(0), &PathRef::None, 0, Some(rescan))
+}
+
+/// [`walk_under`], optionally as a settle pass.
+fn walk_tracked(
+    run: &mut Run<'_>,
+    q: &[u8],
+    origin: &Origin,
+    prefix: &PathRef<'_>,
+    depth: u8,
+    rescan: Option<&mut Rescan>,
+) -> Result<Option<Vec<u8>>, UnscannableReason> {
     let mut bufs = SPARE.with(Cell::take).unwrap_or_default();
-    let walked = walk_pairs(run, q, origin, prefix, depth, &mut bufs);
+    let walked = walk_pairs(run, q, origin, prefix, depth, &mut bufs, rescan);
     if bufs.key.capacity() + bufs.value.capacity() <= KEEP_BYTES {
         SPARE.with(|spare| spare.set(Some(bufs)));
     }
@@ -151,8 +199,11 @@ fn walk_pairs(
     prefix: &PathRef<'_>,
     depth: u8,
     bufs: &mut Buffers,
+    mut rescan: Option<&mut Rescan>,
 ) -> Result<Option<Vec<u8>>, UnscannableReason> {
     let mut edits: Vec<PairEdit> = Vec::new();
+    let only = rescan.as_mut().and_then(|r| r.only.take());
+    let mut only_next = 0;
     // Decoded keys and values, reused pair after pair.
     let Buffers {
         key: key_buf,
@@ -166,6 +217,15 @@ fn walk_pairs(
         if pair.is_empty() {
             continue;
         }
+        if let Some(only) = &only {
+            while only.get(only_next).is_some_and(|&o| o < pair.start) {
+                only_next += 1;
+            }
+            if only.get(only_next) != Some(&pair.start) {
+                continue;
+            }
+        }
+        let spent_before = run.spent();
         let key_raw = &q[pair.start..piece.eq.unwrap_or(pair.end)];
         let (key, key_decoded) = decode(key_raw, piece.key, key_buf);
         let key_traits = if key_decoded {
@@ -204,12 +264,15 @@ fn walk_pairs(
                 key: key_edit.map(|(bytes, _)| bytes),
                 value: value_edit,
             });
+        } else if let Some(r) = rescan.as_mut() {
+            r.clean_spent += run.spent() - spent_before;
         }
     }
     if edits.is_empty() {
         return Ok(None);
     }
-    Ok(Some(rebuild(q, &edits)))
+    let rewritten = rescan.map(|r| &mut r.rewritten);
+    Ok(Some(rebuild(q, &edits, rewritten)))
 }
 
 /// Scans a decoded key (whose traits are `traits`) for PHI; returns the
@@ -247,8 +310,9 @@ fn scan_key(
     Some((out, drop))
 }
 
-/// Re-emits the query with edited pairs re-encoded and dropped pairs removed.
-fn rebuild(q: &[u8], edits: &[PairEdit]) -> Vec<u8> {
+/// Re-emits the query with edited pairs re-encoded and dropped pairs
+/// removed; appends the output start of each re-encoded pair to `rewritten`.
+fn rebuild(q: &[u8], edits: &[PairEdit], mut rewritten: Option<&mut Vec<usize>>) -> Vec<u8> {
     let mut out = Vec::with_capacity(q.len());
     let mut cursor = 0;
     let mut need_amp = false;
@@ -276,19 +340,24 @@ fn rebuild(q: &[u8], edits: &[PairEdit]) -> Vec<u8> {
             Some(eq) => (&piece[..eq], Some(&piece[eq + 1..])),
             None => (piece, None),
         };
-        let mut pair = Vec::with_capacity(piece.len() + 16);
+        if need_amp {
+            out.push(b'&');
+        }
+        need_amp = true;
+        if let Some(r) = rewritten.as_mut() {
+            r.push(out.len());
+        }
         match &e.key {
-            Some(k) => pair.extend_from_slice(k),
-            None => pair.extend_from_slice(key_raw),
+            Some(k) => out.extend_from_slice(k),
+            None => out.extend_from_slice(key_raw),
         }
         if let Some(v) = value_raw {
-            pair.push(b'=');
+            out.push(b'=');
             match &e.value {
-                Some(Edit::Replace(b)) => codec::percent_encode(b, &mut pair),
-                _ => pair.extend_from_slice(v),
+                Some(Edit::Replace(b)) => codec::percent_encode(b, &mut out),
+                _ => out.extend_from_slice(v),
             }
         }
-        emit(&mut out, &pair, &mut need_amp);
     }
     if cursor <= q.len() {
         emit(&mut out, &q[cursor..], &mut need_amp);
