@@ -89,12 +89,25 @@ struct Need {
 
 impl Group {
     /// Whether a haystack of `len` bytes summarised by `sum` may hold a hit.
-    fn may_match(&self, len: usize, sum: &Summary<'_>) -> bool {
-        len >= self.floor.len
-            && sum.digits >= self.floor.digits
-            && self.needs.iter().any(|n| {
-                len >= n.len && sum.digits >= n.digits && n.byte.is_none_or(|b| sum.has(b))
-            })
+    /// When the digit count is not known yet (long haystacks), patterns
+    /// that need no digit are looked at first, so that the digits are
+    /// counted only when the answer depends on them (the keyword group's
+    /// word-start pass counts them on the way).
+    fn may_match(&self, len: usize, sum: &mut Summary<'_>) -> bool {
+        if len < self.floor.len {
+            return false;
+        }
+        let fits = |n: &Need, sum: &Summary<'_>| len >= n.len && n.byte.is_none_or(|b| sum.has(b));
+        let digits = match sum.known_digits() {
+            Some(d) => d,
+            None if self.needs.iter().any(|n| n.digits == 0 && fits(n, sum)) => return true,
+            None => sum.digits(),
+        };
+        digits >= self.floor.digits
+            && self
+                .needs
+                .iter()
+                .any(|n| digits >= n.digits && fits(n, sum))
     }
 }
 
@@ -368,15 +381,16 @@ impl Scanner {
         let first = out.len();
         // Every pattern needs a few digits, a minimum length or a certain
         // byte: skip groups that cannot match this haystack.
-        let sum = Summary::of(hay, &self.probe);
+        let mut sum = Summary::of(hay, &self.probe);
         // Whether `hay` is one number token, and with which separators;
         // worked out for the first group that passes its gates.
         let mut token: Option<Option<usize>> = None;
         for group in &self.groups {
             if !self.prefilter {
                 self.scan_group_reference(group, hay, ctx, out);
-            } else if group.may_match(hay.len(), &sum) {
-                let seps = *token.get_or_insert_with(|| token::short_number_token(hay, sum.digits));
+            } else if group.may_match(hay.len(), &mut sum) {
+                let seps =
+                    *token.get_or_insert_with(|| token::short_number_token(hay, || sum.digits()));
                 let hits = seps.map_or(TokenHits::Anywhere, |seps| {
                     group.token.hits(seps, hay.len(), ctx.key, |ty| {
                         self.context.window_fits(ty, 0)
@@ -387,7 +401,12 @@ impl Scanner {
                     TokenHits::Whole(patterns) => {
                         self.scan_whole_token(group, hay, patterns, ctx, out);
                     }
-                    TokenHits::Anywhere => self.scan_group(group, hay, ctx, out),
+                    TokenHits::Anywhere => {
+                        let count = sum.known_digits().is_none();
+                        if let Some(digits) = self.scan_group(group, hay, count, ctx, out) {
+                            sum.set_digits(digits);
+                        }
+                    }
                 }
             }
         }
@@ -418,13 +437,27 @@ impl Scanner {
     }
 
     /// Scans one group, running its regex only where the prefilters allow.
-    fn scan_group(&self, group: &Group, hay: &[u8], ctx: ScanCtx, out: &mut Vec<Hit>) {
+    /// With `count`, returns the haystack's digit count when the word-start
+    /// pass of a keyword group counted it on the way.
+    fn scan_group(
+        &self,
+        group: &Group,
+        hay: &[u8],
+        count: bool,
+        ctx: ScanCtx,
+        out: &mut Vec<Hit>,
+    ) -> Option<usize> {
         if let Some(starts) = &group.starts {
             let mut at = 0;
-            starts.for_each(hay, |p| self.keyword_at(group, hay, p, &mut at, ctx, out));
-            return;
+            let f = |p| self.keyword_at(group, hay, p, &mut at, ctx, out);
+            if count {
+                return starts.for_each_counting_digits(hay, f);
+            }
+            starts.for_each(hay, f);
+            return None;
         }
         self.scan_span(group, hay, 0..hay.len(), ctx, out);
+        None
     }
 
     /// Scans a number token in which only whole-token matches of the

@@ -54,26 +54,34 @@ pub enum WordLead {
     Letter,
 }
 
+/// Words whose digit bits are added into one `u64` of byte lanes before
+/// the lanes are summed: each lane gains at most one a word, and with 31
+/// words the sum of the eight lanes still fits the top byte.
+const LANE_WORDS: usize = 31;
+
+/// The sum of the byte lanes of `lanes` (at most 255 in total).
+#[inline]
+fn lane_sum(lanes: u64) -> usize {
+    (lanes.wrapping_mul(ONES) >> 56) as usize
+}
+
 /// Number of ASCII digits in `s`.
+#[inline(never)]
 pub fn count_digits(s: &[u8]) -> usize {
     // Per-lane counts (one bit per digit, added into each byte lane) are
-    // summed with one multiply every 31 words, while the total still fits
-    // a byte: cheaper than a population count per word on targets without
-    // a `popcnt` instruction.
-    let lane_sum = |lanes: u64| (lanes.wrapping_mul(ONES) >> 56) as usize;
+    // summed with one multiply per block of 31 words: cheaper than a
+    // population count per word on targets without a `popcnt` instruction.
     let mut n = 0;
-    let mut lanes = 0u64;
-    let mut words = 0;
-    let mut chunks = s.chunks_exact(8);
-    for c in &mut chunks {
-        lanes += digit_mask(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))) >> 7;
-        words += 1;
-        if words == 31 {
-            n += lane_sum(lanes);
-            lanes = 0;
-            words = 0;
-        }
+    let mut blocks = s.chunks_exact(8 * LANE_WORDS);
+    for block in &mut blocks {
+        n += lane_sum(block.chunks_exact(8).fold(0, |lanes, c| {
+            lanes + (digit_mask(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))) >> 7)
+        }));
     }
+    let mut chunks = blocks.remainder().chunks_exact(8);
+    let lanes = (&mut chunks).fold(0, |lanes, c| {
+        lanes + (digit_mask(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))) >> 7)
+    });
     n + lane_sum(lanes)
         + chunks
             .remainder()
@@ -117,6 +125,73 @@ pub fn for_each_word_start(s: &[u8], lead: WordLead, mut f: impl FnMut(usize)) {
     if !rest.is_empty() {
         emit(load(rest), i, &mut prev);
     }
+}
+
+/// [`for_each_word_start`] that also counts the ASCII digits in `s` (what
+/// [`count_digits`] returns) in the same pass, for a haystack whose digits
+/// are not known yet: one pass instead of two.
+#[inline]
+pub fn for_each_word_start_counting_digits(
+    s: &[u8],
+    lead: WordLead,
+    f: impl FnMut(usize),
+) -> usize {
+    match lead {
+        WordLead::Letter => word_starts::<true>(s, f),
+        WordLead::Alnum => word_starts::<false>(s, f),
+    }
+}
+
+/// [`for_each_word_start_counting_digits`] with the lead kind fixed at
+/// compile time (`LETTER`: letter-led words only).
+#[inline]
+fn word_starts<const LETTER: bool>(s: &[u8], mut f: impl FnMut(usize)) -> usize {
+    let mut prev = 0u64; // the previous word's alnum mask
+    let mut i = 0;
+    // Reports the word starts among the eight bytes of `x` (at `i`) and
+    // returns their digit bits, one per byte lane.
+    let mut emit = |x: u64, i: usize, prev: &mut u64| -> u64 {
+        let (letter, digit) = letter_digit_masks(x);
+        let alnum = letter | digit;
+        let first = if LETTER { letter } else { alnum };
+        let mut starts = first & !((alnum << 8) | (*prev >> 56));
+        while starts != 0 {
+            f(i + (starts.trailing_zeros() / 8) as usize);
+            starts &= starts - 1;
+        }
+        *prev = alnum;
+        digit >> 7
+    };
+    let mut digits = 0;
+    let mut blocks = s.chunks_exact(8 * LANE_WORDS);
+    for block in &mut blocks {
+        let mut lanes = 0;
+        for c in block.chunks_exact(8) {
+            lanes += emit(
+                u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
+                i,
+                &mut prev,
+            );
+            i += 8;
+        }
+        digits += lane_sum(lanes);
+    }
+    let mut chunks = blocks.remainder().chunks_exact(8);
+    let mut lanes = 0;
+    for c in &mut chunks {
+        lanes += emit(
+            u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
+            i,
+            &mut prev,
+        );
+        i += 8;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Missing bytes load as zero: neither digits nor word starts.
+        lanes += emit(load(rest), i, &mut prev);
+    }
+    digits + lane_sum(lanes)
 }
 
 /// Haystacks up to this long are summarised in one table-driven pass;
@@ -170,8 +245,9 @@ impl Probe {
 pub struct Summary<'a> {
     hay: &'a [u8],
     probe: &'a Probe,
-    /// ASCII digits in the haystack.
-    pub digits: usize,
+    /// ASCII digits in the haystack: counted up front for short haystacks,
+    /// on first use (or by the word-start pass) for long ones.
+    digits: Option<usize>,
     /// Tracked bytes seen (short haystacks only).
     seen: Option<u8>,
 }
@@ -183,7 +259,7 @@ impl<'a> Summary<'a> {
             return Summary {
                 hay,
                 probe,
-                digits: count_digits(hay),
+                digits: None,
                 seen: None,
             };
         }
@@ -197,9 +273,29 @@ impl<'a> Summary<'a> {
         Summary {
             hay,
             probe,
-            digits,
+            digits: Some(digits),
             seen: Some(seen),
         }
+    }
+
+    /// ASCII digits in the haystack (counted now if not yet known).
+    #[inline]
+    pub fn digits(&mut self) -> usize {
+        *self.digits.get_or_insert_with(|| count_digits(self.hay))
+    }
+
+    /// The digit count, if already known.
+    #[inline]
+    pub fn known_digits(&self) -> Option<usize> {
+        self.digits
+    }
+
+    /// Records the digit count found by a pass over the whole haystack
+    /// ([`for_each_word_start`]), so [`Summary::digits`] need not count.
+    #[inline]
+    pub fn set_digits(&mut self, digits: usize) {
+        debug_assert_eq!(digits, count_digits(self.hay));
+        self.digits = Some(digits);
     }
 
     /// Whether byte `b` may occur in the haystack: exact for short
@@ -246,8 +342,11 @@ mod tests {
     fn summaries_answer_like_the_bytes() {
         let probe = Probe::new(*b" :@%-,.#+");
         for hay in [&b"ab 12:x@%"[..], &[b'7'; 100][..], b"", b"#+ -9"] {
-            let s = Summary::of(hay, &probe);
-            assert_eq!(s.digits, hay.iter().filter(|b| b.is_ascii_digit()).count());
+            let mut s = Summary::of(hay, &probe);
+            assert_eq!(
+                s.digits(),
+                hay.iter().filter(|b| b.is_ascii_digit()).count()
+            );
             for b in 0..=255u8 {
                 assert_eq!(s.has(b), hay.contains(&b));
             }
@@ -267,6 +366,15 @@ mod tests {
             let mixed: Vec<u8> = (0..n).map(|i| b"0a9 5x:1"[i % 8]).collect();
             let want = mixed.iter().filter(|b| b.is_ascii_digit()).count();
             assert_eq!(count_digits(&mixed), want, "{n}");
+            for lead in [WordLead::Alnum, WordLead::Letter] {
+                let counted = for_each_word_start_counting_digits(&mixed, lead, |_| {});
+                assert_eq!(counted, want, "{n}");
+                let sevens = vec![b'7'; n];
+                assert_eq!(
+                    for_each_word_start_counting_digits(&sevens, lead, |_| {}),
+                    n
+                );
+            }
         }
         for (lead, first_ok) in [
             (
@@ -281,6 +389,36 @@ mod tests {
                 .filter(|&i| first_ok(&s[i]) && (i == 0 || !s[i - 1].is_ascii_alphanumeric()))
                 .collect();
             assert_eq!(starts, expected, "{lead:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-start pass reports exactly the word starts and the digit
+        /// count a byte-by-byte look finds, at any length (partial last
+        /// word, several blocks of lane counts) and on any bytes.
+        #[test]
+        fn word_start_pass_matches_bytes(
+            hay in proptest::collection::vec(
+                proptest::sample::select(&b"a9Z _.:\x80\xff05mQ"[..]),
+                0..700,
+            ),
+        ) {
+            for (lead, first_ok) in [
+                (WordLead::Alnum, u8::is_ascii_alphanumeric as fn(&u8) -> bool),
+                (WordLead::Letter, u8::is_ascii_alphabetic),
+            ] {
+                let mut starts = Vec::new();
+                let digits = for_each_word_start_counting_digits(&hay, lead, |p| starts.push(p));
+                let mut plain = Vec::new();
+                for_each_word_start(&hay, lead, |p| plain.push(p));
+                proptest::prop_assert_eq!(&plain, &starts);
+                let want: Vec<usize> = (0..hay.len())
+                    .filter(|&i| first_ok(&hay[i]) && (i == 0 || !hay[i - 1].is_ascii_alphanumeric()))
+                    .collect();
+                proptest::prop_assert_eq!(starts, want);
+                proptest::prop_assert_eq!(digits, hay.iter().filter(|b| b.is_ascii_digit()).count());
+                proptest::prop_assert_eq!(count_digits(&hay), digits);
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 
-use super::prefilter::{for_each_word_start, WordLead};
+use super::prefilter::{for_each_word_start, for_each_word_start_counting_digits, WordLead};
 use crate::error::EngineError;
 
 /// A set of byte pairs: one bit per `(a, b)`, indexed without a multiply
@@ -126,6 +126,23 @@ impl KeywordStarts {
                 }
             }),
             None => self.for_each_reference(hay, f),
+        }
+    }
+
+    /// [`KeywordStarts::for_each`] that also counts the ASCII digits in
+    /// `hay` on the way; `None` when every position had to be looked at
+    /// (then nothing was counted).
+    pub fn for_each_counting_digits(&self, hay: &[u8], mut f: impl FnMut(usize)) -> Option<usize> {
+        match self.lead {
+            Some(lead) => Some(for_each_word_start_counting_digits(hay, lead, |p| {
+                if self.spelled_at(hay, p) {
+                    f(p);
+                }
+            })),
+            None => {
+                self.for_each_reference(hay, f);
+                None
+            }
         }
     }
 

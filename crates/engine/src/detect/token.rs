@@ -45,13 +45,14 @@ pub fn number_token(s: &[u8]) -> Option<usize> {
 /// Most separators a number token looked at may have.
 const MAX_SEPARATORS: usize = 4;
 
-/// [`number_token`] for a haystack holding `digits` ASCII digits, looked at
-/// only when it is shorter than 128 bytes (the length facts stop there) and
-/// all but at most [`MAX_SEPARATORS`] of its bytes are digits, which rules
-/// out most text without a pass.
+/// [`number_token`] for a haystack holding `digits()` ASCII digits, looked
+/// at only when it is shorter than 128 bytes (the length facts stop there;
+/// `digits` is not called for longer ones) and all but at most
+/// [`MAX_SEPARATORS`] of its bytes are digits, which rules out most text
+/// without a pass.
 #[inline]
-pub fn short_number_token(s: &[u8], digits: usize) -> Option<usize> {
-    if s.len() >= 128 || digits + MAX_SEPARATORS < s.len() {
+pub fn short_number_token(s: &[u8], digits: impl FnOnce() -> usize) -> Option<usize> {
+    if s.len() >= 128 || digits() + MAX_SEPARATORS < s.len() {
         return None;
     }
     number_token(s)
