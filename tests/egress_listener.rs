@@ -11,7 +11,7 @@ use common::*;
 #[test]
 fn only_allowlisted_destinations_leave_and_they_leave_redacted() {
     let echo = Echo::start();
-    let (public, egress, admin) = (free_port(), free_port(), free_port());
+    let [public, egress, admin] = free_ports();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("phiguard.yaml");
     std::fs::write(

@@ -200,7 +200,7 @@ fn start_with_file(file: &Path, admin_port: u16) -> Process {
 #[test]
 fn a_configmap_symlink_swap_is_picked_up_without_a_signal() {
     let echo = Echo::start();
-    let (port, admin_port) = (free_port(), free_port());
+    let [port, admin_port] = free_ports();
     let head = format!(
         "listeners: [{{name: public, address: \"127.0.0.1:{port}\"}}]\n\
          admin: {{address: \"127.0.0.1:{admin_port}\"}}\nserver: {FAST_SERVER}\n"

@@ -31,11 +31,18 @@ pub const FAST_SERVER: &str = "{threads: 1, grace_period_secs: 1, shutdown_timeo
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let [port] = free_ports();
+    port
+}
+
+/// `N` distinct ports that were free a moment ago. Every socket is held until all
+/// are picked: ports taken one after another can repeat, and a config naming one
+/// port twice is refused.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
 }
 
 /// Polls `f` every 20 ms until it returns `Some`, or panics after `timeout` with `what`.
@@ -208,7 +215,7 @@ impl PhiGuard {
         let mut last_stderr = String::new();
         for _ in 0..3 {
             let dir = tempfile::tempdir().unwrap();
-            let (port, admin_port) = (free_port(), free_port());
+            let [port, admin_port] = free_ports();
             let tls = match &options.tls {
                 Some((cert, key)) => format!(
                     ", tls: {{cert_file: {:?}, key_file: {:?}}}",
