@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod keys;
+mod lanes;
 pub mod patterns;
 pub mod prefilter;
 pub mod shape;

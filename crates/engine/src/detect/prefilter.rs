@@ -1,49 +1,10 @@
 //! Cheap byte-level facts the scanner's prefilters use to skip text in which
 //! a pattern group provably cannot match: digit counts and word starts.
 //!
-//! Everything here works eight bytes at a time on `u64` words (SWAR), in safe
-//! code; the facts it relies on come from [`super::shape`].
+//! Both are read off the letter/digit bitmaps of [`super::lanes`], 64 bytes
+//! at a time; the facts they serve come from [`super::shape`].
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// Loads up to eight bytes little-endian (missing bytes are zero).
-#[inline]
-fn load(chunk: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    buf[..chunk.len()].copy_from_slice(chunk);
-    u64::from_le_bytes(buf)
-}
-
-/// High bit of each byte set when the byte (< 0x80) is `>= c`.
-#[inline]
-fn ge(low7: u64, c: u8) -> u64 {
-    (low7 + ONES * u64::from(0x80 - c)) & HIGH
-}
-
-/// High bit of each byte set when the byte is an ASCII digit.
-#[inline]
-pub fn digit_mask(x: u64) -> u64 {
-    let y = x & !HIGH;
-    ge(y, b'0') & !ge(y, b'9' + 1) & !x & HIGH
-}
-
-/// High bit of each byte set when the byte is ASCII alphanumeric.
-#[inline]
-pub fn alnum_mask(x: u64) -> u64 {
-    let (letter, digit) = letter_digit_masks(x);
-    letter | digit
-}
-
-/// High bits of the ASCII letters and of the ASCII digits among the bytes.
-#[inline]
-fn letter_digit_masks(x: u64) -> (u64, u64) {
-    let y = x & !HIGH;
-    let l = y | (ONES * 0x20);
-    let letter = ge(l, b'a') & !ge(l, b'z' + 1) & !x & HIGH;
-    let digit = ge(y, b'0') & !ge(y, b'9' + 1) & !x & HIGH;
-    (letter, digit)
-}
+use super::lanes::letters_and_digits;
 
 /// Which word starts [`for_each_word_start`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,77 +15,21 @@ pub enum WordLead {
     Letter,
 }
 
-/// Words whose digit bits are added into one `u64` of byte lanes before
-/// the lanes are summed: each lane gains at most one a word, and with 31
-/// words the sum of the eight lanes still fits the top byte.
-const LANE_WORDS: usize = 31;
-
-/// The sum of the byte lanes of `lanes` (at most 255 in total).
-#[inline]
-fn lane_sum(lanes: u64) -> usize {
-    (lanes.wrapping_mul(ONES) >> 56) as usize
-}
-
 /// Number of ASCII digits in `s`.
 #[inline(never)]
 pub fn count_digits(s: &[u8]) -> usize {
-    // Per-lane counts (one bit per digit, added into each byte lane) are
-    // summed with one multiply per block of 31 words: cheaper than a
-    // population count per word on targets without a `popcnt` instruction.
-    let mut n = 0;
-    let mut blocks = s.chunks_exact(8 * LANE_WORDS);
-    for block in &mut blocks {
-        n += lane_sum(block.chunks_exact(8).fold(0, |lanes, c| {
-            lanes + (digit_mask(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))) >> 7)
-        }));
-    }
-    let mut chunks = blocks.remainder().chunks_exact(8);
-    let lanes = (&mut chunks).fold(0, |lanes, c| {
-        lanes + (digit_mask(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))) >> 7)
-    });
-    n + lane_sum(lanes)
-        + chunks
-            .remainder()
-            .iter()
-            .filter(|b| b.is_ascii_digit())
-            .count()
+    (0..s.len())
+        .step_by(64)
+        .map(|at| letters_and_digits(s, at).1.count_ones() as usize)
+        .sum()
 }
 
 /// Calls `f` with every word start in `s` whose first byte is of the `lead`
 /// kind: a word is a run of ASCII alphanumeric bytes (it starts at 0 or after
 /// a byte that is not one).
 #[inline]
-pub fn for_each_word_start(s: &[u8], lead: WordLead, mut f: impl FnMut(usize)) {
-    let mut prev = 0u64; // the previous chunk's alnum mask
-    let mut chunks = s.chunks_exact(8);
-    let mut i = 0;
-    let mut emit = |x: u64, i: usize, prev: &mut u64| {
-        let (letter, digit) = letter_digit_masks(x);
-        let alnum = letter | digit;
-        let first = if lead == WordLead::Letter {
-            letter
-        } else {
-            alnum
-        };
-        let mut starts = first & !((alnum << 8) | (*prev >> 56));
-        while starts != 0 {
-            f(i + (starts.trailing_zeros() / 8) as usize);
-            starts &= starts - 1;
-        }
-        *prev = alnum;
-    };
-    for c in &mut chunks {
-        emit(
-            u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
-            i,
-            &mut prev,
-        );
-        i += 8;
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        emit(load(rest), i, &mut prev);
-    }
+pub fn for_each_word_start(s: &[u8], lead: WordLead, f: impl FnMut(usize)) {
+    for_each_word_start_counting_digits(s, lead, f);
 }
 
 /// [`for_each_word_start`] that also counts the ASCII digits in `s` (what
@@ -146,52 +51,22 @@ pub fn for_each_word_start_counting_digits(
 /// compile time (`LETTER`: letter-led words only).
 #[inline]
 fn word_starts<const LETTER: bool>(s: &[u8], mut f: impl FnMut(usize)) -> usize {
-    let mut prev = 0u64; // the previous word's alnum mask
-    let mut i = 0;
-    // Reports the word starts among the eight bytes of `x` (at `i`) and
-    // returns their digit bits, one per byte lane.
-    let mut emit = |x: u64, i: usize, prev: &mut u64| -> u64 {
-        let (letter, digit) = letter_digit_masks(x);
-        let alnum = letter | digit;
-        let first = if LETTER { letter } else { alnum };
-        let mut starts = first & !((alnum << 8) | (*prev >> 56));
+    // Whether the byte before the current block is alphanumeric.
+    let mut carry = 0u64;
+    let mut digits = 0;
+    for at in (0..s.len()).step_by(64) {
+        let (letters, digit) = letters_and_digits(s, at);
+        let alnum = letters | digit;
+        let first = if LETTER { letters } else { alnum };
+        let mut starts = first & !((alnum << 1) | carry);
         while starts != 0 {
-            f(i + (starts.trailing_zeros() / 8) as usize);
+            f(at + starts.trailing_zeros() as usize);
             starts &= starts - 1;
         }
-        *prev = alnum;
-        digit >> 7
-    };
-    let mut digits = 0;
-    let mut blocks = s.chunks_exact(8 * LANE_WORDS);
-    for block in &mut blocks {
-        let mut lanes = 0;
-        for c in block.chunks_exact(8) {
-            lanes += emit(
-                u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
-                i,
-                &mut prev,
-            );
-            i += 8;
-        }
-        digits += lane_sum(lanes);
+        carry = alnum >> 63;
+        digits += digit.count_ones() as usize;
     }
-    let mut chunks = blocks.remainder().chunks_exact(8);
-    let mut lanes = 0;
-    for c in &mut chunks {
-        lanes += emit(
-            u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
-            i,
-            &mut prev,
-        );
-        i += 8;
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        // Missing bytes load as zero: neither digits nor word starts.
-        lanes += emit(load(rest), i, &mut prev);
-    }
-    digits + lane_sum(lanes)
+    digits
 }
 
 /// Haystacks up to this long are summarised in one table-driven pass;
@@ -322,21 +197,6 @@ impl<'a> Summary<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_agree_with_byte_tests() {
-        for b in 0..=255u8 {
-            let x = u64::from_le_bytes([b, b'a', 0xff, b'7', b, b'Z', b' ', b]);
-            let m = digit_mask(x);
-            let a = alnum_mask(x);
-            assert_eq!(m & 0x80 != 0, b.is_ascii_digit(), "{b}");
-            assert_eq!(a & 0x80 != 0, b.is_ascii_alphanumeric(), "{b}");
-            assert_eq!(
-                m.count_ones() as usize,
-                1 + 3 * usize::from(b.is_ascii_digit())
-            );
-        }
-    }
 
     #[test]
     fn summaries_answer_like_the_bytes() {

@@ -1,0 +1,194 @@
+//! Byte-class bitmaps: which of up to 64 bytes are ASCII letters and which
+//! are ASCII digits, one bit per byte. The word-start pass and the digit
+//! count are built on them.
+//!
+//! On x86_64 sixteen bytes are classified at once with SSE2 (part of the
+//! x86_64 baseline, so always there); elsewhere eight at a time on `u64`
+//! words (SWAR). Both give the same bits; the tests check them against a
+//! byte-by-byte look.
+
+/// Letter and digit bits of the (up to) 64 bytes of `hay` from `at`: bit
+/// `i` is set when byte `at + i` is an ASCII letter (first) or an ASCII
+/// digit (second); bits past the end of `hay` are clear.
+#[inline]
+pub fn letters_and_digits(hay: &[u8], at: usize) -> (u64, u64) {
+    let end = hay.len().min(at + 64);
+    let block = &hay[at..end];
+    let (mut letters, mut digits) = (0u64, 0u64);
+    if let Ok(block) = <&[u8; 64]>::try_from(block) {
+        for k in 0..4 {
+            let (l, d) = classify16(block[16 * k..16 * k + 16].try_into().unwrap_or([0; 16]));
+            letters |= u64::from(l) << (16 * k);
+            digits |= u64::from(d) << (16 * k);
+        }
+        return (letters, digits);
+    }
+    let mut chunks = block.chunks_exact(16);
+    let mut shift = 0;
+    for c in &mut chunks {
+        let (l, d) = classify16(c.try_into().unwrap_or([0; 16]));
+        letters |= u64::from(l) << shift;
+        digits |= u64::from(d) << shift;
+        shift += 16;
+    }
+    let rest = chunks.remainder().len();
+    if rest > 0 {
+        let (l, d) = if end >= 16 {
+            // The last sixteen bytes of `hay`, shifted past the ones
+            // already classified: no copy.
+            let (l, d) = classify16(hay[end - 16..end].try_into().unwrap_or([0; 16]));
+            (l >> (16 - rest), d >> (16 - rest))
+        } else {
+            // Missing bytes read as zero: neither letters nor digits.
+            let mut buf = [0u8; 16];
+            buf[..rest].copy_from_slice(&hay[end - rest..end]);
+            classify16(buf)
+        };
+        letters |= u64::from(l) << shift;
+        digits |= u64::from(d) << shift;
+    }
+    (letters, digits)
+}
+
+/// Letter and digit bits of sixteen bytes.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline]
+fn classify16(c: [u8; 16]) -> (u16, u16) {
+    // SAFETY: the function only needs SSE2, which this build targets
+    // (`cfg(target_feature = "sse2")` above; it is in the x86_64 baseline).
+    unsafe { sse2::classify16(c) }
+}
+
+/// Letter and digit bits of sixteen bytes.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline]
+fn classify16(c: [u8; 16]) -> (u16, u16) {
+    let (mut letters, mut digits) = (0u16, 0u16);
+    for (half, word) in c.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        let (l, d) = swar::letter_digit_masks(x);
+        letters |= u16::from(swar::high_bits(l)) << (8 * half);
+        digits |= u16::from(swar::high_bits(d)) << (8 * half);
+    }
+    (letters, digits)
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use std::arch::x86_64::{
+        _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
+        _mm_sub_epi8,
+    };
+
+    /// `(b - lo) as unsigned < n`, as a signed compare: subtracting
+    /// `lo + 128` moves the range `lo..lo + n` to `-128..-128 + n`.
+    fn in_range_bias(lo: u8) -> i8 {
+        lo.wrapping_add(128) as i8
+    }
+
+    #[target_feature(enable = "sse2")]
+    pub(super) fn classify16(c: [u8; 16]) -> (u16, u16) {
+        let lo = i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let hi = i64::from_le_bytes([c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]]);
+        // The two halves combine into one unaligned load.
+        let v = _mm_set_epi64x(hi, lo);
+        let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        let letter = _mm_cmplt_epi8(
+            _mm_sub_epi8(folded, _mm_set1_epi8(in_range_bias(b'a'))),
+            _mm_set1_epi8(-128 + 26),
+        );
+        let digit = _mm_cmplt_epi8(
+            _mm_sub_epi8(v, _mm_set1_epi8(in_range_bias(b'0'))),
+            _mm_set1_epi8(-128 + 10),
+        );
+        // `movemask` fills the low 16 bits only.
+        (
+            _mm_movemask_epi8(letter) as u16,
+            _mm_movemask_epi8(digit) as u16,
+        )
+    }
+}
+
+/// Eight bytes at a time on `u64` words: the portable path (on x86_64 only
+/// its tests run).
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+mod swar {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+
+    /// High bit of each byte set when the byte (< 0x80) is `>= c`.
+    #[inline]
+    fn ge(low7: u64, c: u8) -> u64 {
+        (low7 + ONES * u64::from(0x80 - c)) & HIGH
+    }
+
+    /// High bits of the ASCII letters and of the ASCII digits among the bytes.
+    #[inline]
+    pub fn letter_digit_masks(x: u64) -> (u64, u64) {
+        let y = x & !HIGH;
+        let l = y | (ONES * 0x20);
+        let letter = ge(l, b'a') & !ge(l, b'z' + 1) & !x & HIGH;
+        let digit = ge(y, b'0') & !ge(y, b'9' + 1) & !x & HIGH;
+        (letter, digit)
+    }
+
+    /// The eight high bits of `m` (only high bits set) as one byte.
+    #[inline]
+    pub fn high_bits(m: u64) -> u8 {
+        ((m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_bytes(block: &[u8]) -> (u64, u64) {
+        let bits = |f: fn(&u8) -> bool| {
+            block
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| f(b))
+                .fold(0u64, |m, (i, _)| m | 1 << i)
+        };
+        (bits(u8::is_ascii_alphabetic), bits(u8::is_ascii_digit))
+    }
+
+    #[test]
+    fn every_byte_in_every_lane() {
+        for b in 0..=255u8 {
+            for lane in 0..64 {
+                let mut block = [b'-'; 64];
+                block[lane] = b;
+                assert_eq!(
+                    letters_and_digits(&block, 0),
+                    by_bytes(&block),
+                    "{b} at {lane}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn swar_agrees() {
+        for b in 0..=255u8 {
+            let x = u64::from_le_bytes([b, b'a', 0xff, b'7', b, b'Z', b' ', b]);
+            let (l, d) = swar::letter_digit_masks(x);
+            let (wl, wd) = by_bytes(&x.to_le_bytes());
+            assert_eq!(u64::from(swar::high_bits(l)), wl, "{b}");
+            assert_eq!(u64::from(swar::high_bits(d)), wd, "{b}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bitmaps_match_bytes(
+            hay in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            at in 0usize..200,
+        ) {
+            let at = at.min(hay.len());
+            let block = &hay[at..hay.len().min(at + 64)];
+            proptest::prop_assert_eq!(letters_and_digits(&hay, at), by_bytes(block));
+        }
+    }
+}
