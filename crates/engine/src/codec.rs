@@ -102,12 +102,6 @@ pub(crate) fn word_has(w: u64, b: u8) -> bool {
     x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
 }
 
-/// Whether any byte of the word `w` is below `n` (at most 128).
-#[inline]
-pub(crate) fn word_has_below(w: u64, n: u8) -> bool {
-    w.wrapping_sub(ONES * u64::from(n)) & !w & (ONES << 7) != 0
-}
-
 /// The byte a valid `%XX` escape at `s[i]` stands for.
 #[inline]
 fn escape_at(s: &[u8], i: usize) -> Option<u8> {

@@ -19,6 +19,7 @@ pub mod corpus;
 pub mod detect;
 mod error;
 pub mod filter;
+mod lanes;
 mod profile;
 pub mod redact;
 mod spec;

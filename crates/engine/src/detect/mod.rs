@@ -3,7 +3,6 @@
 
 pub mod context;
 pub mod keys;
-mod lanes;
 pub mod patterns;
 pub mod prefilter;
 pub mod shape;

@@ -371,9 +371,8 @@ impl Walker<'_, '_, '_> {
 
     /// Range of a string token including quotes, and whether it holds a
     /// backslash escape.
-    /// Tokenizer strings are mostly short: plain bytes are skipped a word
-    /// at a time (no `"`, backslash or control character in it), the rest one
-    /// by one, with no search call per string.
+    /// Plain bytes are skipped sixteen at a time up to the next `"`,
+    /// backslash or control character ([`crate::lanes::json_string_stop`]).
     fn string(&mut self) -> Result<(Range<usize>, bool), WalkError> {
         let start = self.pos;
         self.expect(b'"')?;
@@ -381,16 +380,7 @@ impl Walker<'_, '_, '_> {
         let mut i = self.pos;
         let mut escaped = false;
         loop {
-            while let Some(word) = s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-                let w = u64::from_le_bytes(word);
-                if codec::word_has(w, b'"')
-                    || codec::word_has(w, b'\\')
-                    || codec::word_has_below(w, 0x20)
-                {
-                    break;
-                }
-                i += 8;
-            }
+            i = crate::lanes::json_string_stop(s, i);
             match *s.get(i).ok_or(WalkError::Malformed)? {
                 b'"' => {
                     self.pos = i + 1;
@@ -406,6 +396,7 @@ impl Walker<'_, '_, '_> {
                     }
                 }
                 0..=0x1f => return Err(WalkError::Malformed),
+                // Not reached: the search stops only at the bytes above.
                 _ => i += 1,
             }
         }

@@ -1,6 +1,6 @@
-//! Byte-class bitmaps: which of up to 64 bytes are ASCII letters and which
-//! are ASCII digits, one bit per byte. The word-start pass and the digit
-//! count are built on them.
+//! Byte-class bitmaps, one bit per byte: which of up to 64 bytes are ASCII
+//! letters and which are ASCII digits (the scanner's word-start pass and
+//! digit count are built on them), and where a JSON string token stops.
 //!
 //! On x86_64 sixteen bytes are classified at once with SSE2 (part of the
 //! x86_64 baseline, so always there); elsewhere eight at a time on `u64`
@@ -50,6 +50,44 @@ pub fn letters_and_digits(hay: &[u8], at: usize) -> (u64, u64) {
     (letters, digits)
 }
 
+/// The position of the first `"`, `\\` or control byte (< 0x20) in `s` at
+/// or after `from`, or `s.len()`: where a JSON string's plain run ends.
+#[inline]
+pub fn json_string_stop(s: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(chunk) = s.get(i..i + 16) {
+        let stops = json_stops16(chunk.try_into().unwrap_or([0; 16]));
+        if stops != 0 {
+            return i + stops.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    while let Some(&b) = s.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    s.len()
+}
+
+/// Bits of the `"`, `\\` and control bytes among sixteen.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline]
+fn json_stops16(c: [u8; 16]) -> u16 {
+    // SAFETY: as in `classify16`: SSE2 is enabled in this build.
+    unsafe { sse2::json_stops16(c) }
+}
+
+/// Bits of the `"`, `\\` and control bytes among sixteen.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline]
+fn json_stops16(c: [u8; 16]) -> u16 {
+    c.iter().enumerate().fold(0, |m, (i, &b)| {
+        m | (u16::from(b == b'"' || b == b'\\' || b < 0x20) << i)
+    })
+}
+
 /// Letter and digit bits of sixteen bytes.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
@@ -76,9 +114,18 @@ fn classify16(c: [u8; 16]) -> (u16, u16) {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
     use std::arch::x86_64::{
-        _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
-        _mm_sub_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        _mm_set_epi64x, _mm_sub_epi8,
     };
+
+    /// The sixteen bytes as one vector (the halves combine into one
+    /// unaligned load).
+    #[target_feature(enable = "sse2")]
+    fn load(c: [u8; 16]) -> __m128i {
+        let lo = i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let hi = i64::from_le_bytes([c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]]);
+        _mm_set_epi64x(hi, lo)
+    }
 
     /// `(b - lo) as unsigned < n`, as a signed compare: subtracting
     /// `lo + 128` moves the range `lo..lo + n` to `-128..-128 + n`.
@@ -88,10 +135,7 @@ mod sse2 {
 
     #[target_feature(enable = "sse2")]
     pub(super) fn classify16(c: [u8; 16]) -> (u16, u16) {
-        let lo = i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        let hi = i64::from_le_bytes([c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]]);
-        // The two halves combine into one unaligned load.
-        let v = _mm_set_epi64x(hi, lo);
+        let v = load(c);
         let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
         let letter = _mm_cmplt_epi8(
             _mm_sub_epi8(folded, _mm_set1_epi8(in_range_bias(b'a'))),
@@ -106,6 +150,18 @@ mod sse2 {
             _mm_movemask_epi8(letter) as u16,
             _mm_movemask_epi8(digit) as u16,
         )
+    }
+
+    #[target_feature(enable = "sse2")]
+    pub(super) fn json_stops16(c: [u8; 16]) -> u16 {
+        let v = load(c);
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        let control = _mm_cmplt_epi8(
+            _mm_sub_epi8(v, _mm_set1_epi8(in_range_bias(0))),
+            _mm_set1_epi8(-128 + 0x20),
+        );
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u16
     }
 }
 
@@ -180,7 +236,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn json_stops_every_byte_in_every_lane() {
+        let is_stop = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
+        for b in 0..=255u8 {
+            for len in [1, 15, 16, 17, 40] {
+                for lane in 0..len {
+                    let mut s = vec![b'a'; len];
+                    s[lane] = b;
+                    let want = if is_stop(b) { lane } else { len };
+                    assert_eq!(json_string_stop(&s, 0), want, "{b} at {lane} of {len}");
+                }
+            }
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn json_stops_match_bytes(
+            s in proptest::collection::vec(proptest::sample::select(&b"ab\"\\\x1f\x00\x7f\xff "[..]), 0..80),
+            from in 0usize..80,
+        ) {
+            let from = from.min(s.len());
+            let want = (from..s.len())
+                .find(|&i| s[i] == b'"' || s[i] == b'\\' || s[i] < 0x20)
+                .unwrap_or(s.len());
+            proptest::prop_assert_eq!(json_string_stop(&s, from), want);
+        }
+
         #[test]
         fn bitmaps_match_bytes(
             hay in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
