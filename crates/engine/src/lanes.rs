@@ -83,9 +83,7 @@ fn json_stops16(c: [u8; 16]) -> u16 {
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline]
 fn json_stops16(c: [u8; 16]) -> u16 {
-    c.iter().enumerate().fold(0, |m, (i, &b)| {
-        m | (u16::from(b == b'"' || b == b'\\' || b < 0x20) << i)
-    })
+    portable::json_stops16(c)
 }
 
 /// Letter and digit bits of sixteen bytes.
@@ -101,14 +99,7 @@ fn classify16(c: [u8; 16]) -> (u16, u16) {
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline]
 fn classify16(c: [u8; 16]) -> (u16, u16) {
-    let (mut letters, mut digits) = (0u16, 0u16);
-    for (half, word) in c.chunks_exact(8).enumerate() {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-        let (l, d) = swar::letter_digit_masks(x);
-        letters |= u16::from(swar::high_bits(l)) << (8 * half);
-        digits |= u16::from(swar::high_bits(d)) << (8 * half);
-    }
-    (letters, digits)
+    portable::classify16(c)
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -165,12 +156,32 @@ mod sse2 {
     }
 }
 
-/// Eight bytes at a time on `u64` words: the portable path (on x86_64 only
-/// its tests run).
+/// The portable path: eight bytes at a time on `u64` words (SWAR). On
+/// x86_64 it is compiled for its tests only, which check it against the
+/// SSE2 path and against the bytes.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-mod swar {
+mod portable {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
+
+    /// Letter and digit bits of sixteen bytes.
+    pub fn classify16(c: [u8; 16]) -> (u16, u16) {
+        let (mut letters, mut digits) = (0u16, 0u16);
+        for (half, word) in c.chunks_exact(8).enumerate() {
+            let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            let (l, d) = letter_digit_masks(x);
+            letters |= u16::from(high_bits(l)) << (8 * half);
+            digits |= u16::from(high_bits(d)) << (8 * half);
+        }
+        (letters, digits)
+    }
+
+    /// Bits of the `"`, `\\` and control bytes among sixteen.
+    pub fn json_stops16(c: [u8; 16]) -> u16 {
+        c.iter().enumerate().fold(0, |m, (i, &b)| {
+            m | (u16::from(b == b'"' || b == b'\\' || b < 0x20) << i)
+        })
+    }
 
     /// High bit of each byte set when the byte (< 0x80) is `>= c`.
     #[inline]
@@ -226,13 +237,17 @@ mod tests {
     }
 
     #[test]
-    fn swar_agrees() {
+    fn portable_path_agrees() {
         for b in 0..=255u8 {
-            let x = u64::from_le_bytes([b, b'a', 0xff, b'7', b, b'Z', b' ', b]);
-            let (l, d) = swar::letter_digit_masks(x);
-            let (wl, wd) = by_bytes(&x.to_le_bytes());
-            assert_eq!(u64::from(swar::high_bits(l)), wl, "{b}");
-            assert_eq!(u64::from(swar::high_bits(d)), wd, "{b}");
+            for lane in 0..16 {
+                let mut c = *b"a7Z \"\\\x1f\xff09azAZ@[";
+                c[lane] = b;
+                let (l, d) = portable::classify16(c);
+                let (wl, wd) = by_bytes(&c);
+                assert_eq!((u64::from(l), u64::from(d)), (wl, wd), "{b} at {lane}");
+                assert_eq!((l, d), classify16(c), "{b} at {lane}");
+                assert_eq!(portable::json_stops16(c), json_stops16(c), "{b} at {lane}");
+            }
         }
     }
 
