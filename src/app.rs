@@ -2,6 +2,7 @@
 //! access log, admin listener, the pingora proxy service on every public listener, the
 //! readiness latch and signal handling.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -246,29 +247,59 @@ impl BackgroundService for ReadinessProbe {
     }
 }
 
-/// Whether a socket listens on `address`'s port, per `/proc/net/tcp` and `tcp6` (`None`
-/// when procfs is not there). The port was bind-checked free before pingora started, so a
-/// listener on it now is pingora's.
+/// Whether one of this process's sockets listens on `address`'s port, per
+/// `/proc/net/tcp` and `tcp6` and the socket inodes in `/proc/self/fd` (`None` when procfs
+/// is not there). The port was bind-checked free before pingora started, but another
+/// process can take it before pingora binds (pingora then retries): its listener must not
+/// make phiguard ready. Without `/proc/self/fd`, any listener on the port counts.
 fn listening_in_procfs(address: SocketAddr) -> Option<bool> {
-    const LISTEN: &str = "0A";
-    let port = format!(":{:04X}", address.port());
+    let own = own_socket_inodes();
     let mut seen_any_table = false;
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
         };
         seen_any_table = true;
-        let found = text.lines().skip(1).any(|line| {
-            let mut cols = line.split_whitespace();
-            let local = cols.nth(1).unwrap_or_default();
-            let state = cols.nth(1).unwrap_or_default();
-            state == LISTEN && local.ends_with(&port)
-        });
-        if found {
+        if table_has_listener(&text, address.port(), own.as_ref()) {
             return Some(true);
         }
     }
     seen_any_table.then_some(false)
+}
+
+/// Whether a `/proc/net/tcp`-format `table` lists a listening socket on `port` whose inode
+/// is in `own` (any inode when `own` is `None`).
+fn table_has_listener(table: &str, port: u16, own: Option<&HashSet<u64>>) -> bool {
+    const LISTEN: &str = "0A";
+    let port = format!(":{port:04X}");
+    table.lines().skip(1).any(|line| {
+        let mut cols = line.split_whitespace();
+        let local = cols.nth(1).unwrap_or_default();
+        let state = cols.nth(1).unwrap_or_default();
+        // Columns after `st`: tx/rx queue, timer, retransmits, uid, timeout, inode.
+        let inode = cols.nth(5).and_then(|i| i.parse::<u64>().ok());
+        state == LISTEN
+            && local.ends_with(&port)
+            && own.map_or(true, |own| inode.is_some_and(|i| own.contains(&i)))
+    })
+}
+
+/// The inodes of this process's sockets (`/proc/self/fd/N` → `socket:[inode]`), or
+/// `None` when they cannot be listed.
+fn own_socket_inodes() -> Option<HashSet<u64>> {
+    let fds = std::fs::read_dir("/proc/self/fd").ok()?;
+    Some(
+        fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .filter_map(|target| {
+                let target = target.to_str()?;
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .parse()
+                    .ok()
+            })
+            .collect(),
+    )
 }
 
 /// The address to probe a listener at: wildcard binds are probed on loopback.
@@ -330,4 +361,35 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `/proc/net/tcp` as Linux writes it: a header, then one socket a line.
+    const TABLE: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n\
+   1: 0100007F:1F91 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0000000000000000 20 4 30 10 -1\n";
+
+    #[test]
+    fn only_this_process_listening_sockets_make_it_ready() {
+        let own: HashSet<u64> = [4242, 4343].into();
+        let foreign: HashSet<u64> = [7].into();
+        // 0x1F90 = 8080 listens (state 0A) with inode 4242.
+        assert!(table_has_listener(TABLE, 8080, Some(&own)));
+        assert!(table_has_listener(TABLE, 8080, None));
+        // Another process's listener on the port is not ours.
+        assert!(!table_has_listener(TABLE, 8080, Some(&foreign)));
+        // 0x1F91 = 8081 is an established connection, not a listener.
+        assert!(!table_has_listener(TABLE, 8081, Some(&own)));
+        assert!(!table_has_listener(TABLE, 9999, None));
+    }
+
+    #[test]
+    fn a_listener_of_this_process_is_found_in_procfs() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        assert_eq!(listening_in_procfs(address), Some(true));
+    }
 }
