@@ -50,6 +50,13 @@ pub fn letters_and_digits(hay: &[u8], at: usize) -> (u64, u64) {
     (letters, digits)
 }
 
+/// Whether a JSON string's plain run stops at `b`: a `"`, a `\\` or a
+/// control byte (< 0x20).
+#[inline]
+fn is_json_stop(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
 /// The position of the first `"`, `\\` or control byte (< 0x20) in `s` at
 /// or after `from`, or `s.len()`: where a JSON string's plain run ends.
 #[inline]
@@ -63,7 +70,7 @@ pub fn json_string_stop(s: &[u8], from: usize) -> usize {
         i += 16;
     }
     while let Some(&b) = s.get(i) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
+        if is_json_stop(b) {
             return i;
         }
         i += 1;
@@ -178,9 +185,9 @@ mod portable {
 
     /// Bits of the `"`, `\\` and control bytes among sixteen.
     pub fn json_stops16(c: [u8; 16]) -> u16 {
-        c.iter().enumerate().fold(0, |m, (i, &b)| {
-            m | (u16::from(b == b'"' || b == b'\\' || b < 0x20) << i)
-        })
+        c.iter()
+            .enumerate()
+            .fold(0, |m, (i, &b)| m | (u16::from(super::is_json_stop(b)) << i))
     }
 
     /// High bit of each byte set when the byte (< 0x80) is `>= c`.
@@ -253,13 +260,12 @@ mod tests {
 
     #[test]
     fn json_stops_every_byte_in_every_lane() {
-        let is_stop = |b: u8| b == b'"' || b == b'\\' || b < 0x20;
         for b in 0..=255u8 {
             for len in [1, 15, 16, 17, 40] {
                 for lane in 0..len {
                     let mut s = vec![b'a'; len];
                     s[lane] = b;
-                    let want = if is_stop(b) { lane } else { len };
+                    let want = if is_json_stop(b) { lane } else { len };
                     assert_eq!(json_string_stop(&s, 0), want, "{b} at {lane} of {len}");
                 }
             }
