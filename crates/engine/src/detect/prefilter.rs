@@ -73,17 +73,20 @@ fn word_starts<const LETTER: bool>(s: &[u8], mut f: impl FnMut(usize)) -> usize 
 /// longer ones count digits eight bytes at a time and answer presence
 /// questions with `memchr`.
 const TABLE_MAX: usize = 64;
+const _: () = assert!(TABLE_MAX < 256, "lane counts of Summary::of would carry");
 
 /// Bit of [`Probe`]'s class table that marks an ASCII digit.
 const DIGIT: u8 = 1;
 
 /// The bytes the scanner's gates ask about, fixed when the scanner is
 /// compiled: a class table with one bit per tracked byte (up to seven) and a
-/// bit for digits, so a short haystack is summarised with one table load per
-/// byte.
+/// bit for digits, and the same classes as counters in the eight byte lanes
+/// of a `u64` (lane 0 digits, lane `k` the `k`-th tracked byte), so a short
+/// haystack is summarised with one table load and one add per byte.
 #[derive(Clone, Debug)]
 pub struct Probe {
     class: [u8; 256],
+    counts: [u64; 256],
 }
 
 impl Probe {
@@ -104,7 +107,14 @@ impl Probe {
                 bit <<= 1;
             }
         }
-        Probe { class }
+        // Class bit `k` counts in byte lane `k`.
+        let counts = std::array::from_fn(|b| {
+            (0..8)
+                .filter(|k| class[b] & (1 << k) != 0)
+                .map(|k| 1u64 << (8 * k))
+                .sum()
+        });
+        Probe { class, counts }
     }
 
     /// The tracked bit of `b` (0 when `b` is not tracked).
@@ -112,6 +122,16 @@ impl Probe {
     fn bit(&self, b: u8) -> u8 {
         self.class[usize::from(b)] & !DIGIT
     }
+}
+
+/// The class bits whose byte lanes in `lanes` are not zero.
+#[inline]
+fn nonzero_lanes(lanes: u64) -> u8 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // High bit of each lane set when the lane is not zero.
+    let high = (((lanes & LOW7) + LOW7) | lanes) & HIGH;
+    ((high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
 }
 
 /// What the scanner's gates ask about a haystack, computed once per scan:
@@ -138,18 +158,15 @@ impl<'a> Summary<'a> {
                 seen: None,
             };
         }
-        let mut seen = 0u8;
-        let mut digits = 0;
-        for &b in hay {
-            let c = probe.class[usize::from(b)];
-            seen |= c;
-            digits += usize::from(c & DIGIT);
-        }
+        // At most 64 bytes: no lane count reaches 256 and carries over.
+        let lanes = hay
+            .iter()
+            .fold(0u64, |acc, &b| acc + probe.counts[usize::from(b)]);
         Summary {
             hay,
             probe,
-            digits: Some(digits),
-            seen: Some(seen),
+            digits: Some((lanes & 0xff) as usize),
+            seen: Some(nonzero_lanes(lanes)),
         }
     }
 
@@ -201,7 +218,14 @@ mod tests {
     #[test]
     fn summaries_answer_like_the_bytes() {
         let probe = Probe::new(*b" :@%-,.#+");
-        for hay in [&b"ab 12:x@%"[..], &[b'7'; 100][..], b"", b"#+ -9"] {
+        for hay in [
+            &b"ab 12:x@%"[..],
+            &[b'7'; 100][..],
+            &[b'7'; 64][..],
+            &[b'@'; 64][..],
+            b"",
+            b"#+ -9",
+        ] {
             let mut s = Summary::of(hay, &probe);
             assert_eq!(
                 s.digits(),
@@ -253,6 +277,24 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The lane counts of a short haystack's summary answer like the
+        /// bytes: every tracked byte, the digit count, up to the 64 bytes
+        /// at which the counts would start to carry.
+        #[test]
+        fn short_summaries_match_bytes(
+            hay in proptest::collection::vec(
+                proptest::sample::select(&b"7@@@::a %-,.#+\x00\xff"[..]),
+                0..=TABLE_MAX,
+            ),
+        ) {
+            let probe = Probe::new(*b" :@%-,.#+");
+            let mut s = Summary::of(&hay, &probe);
+            for b in 0..=255u8 {
+                proptest::prop_assert_eq!(s.has(b), hay.contains(&b), "{}", b);
+            }
+            proptest::prop_assert_eq!(s.digits(), hay.iter().filter(|b| b.is_ascii_digit()).count());
+        }
+
         /// The word-start pass reports exactly the word starts and the digit
         /// count a byte-by-byte look finds, at any length (partial last
         /// word, several blocks of lane counts) and on any bytes.

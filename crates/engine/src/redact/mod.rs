@@ -258,14 +258,10 @@ impl<'p> Run<'p> {
         key: Option<KeyClass>,
         hits: &mut Vec<Hit>,
     ) {
-        let scanner = &self.profile.scanner;
-        if !traits.has(Traits::SCANNABLE) && !scanner.may_hit_without_digits(v.len()) {
+        if self.scan_skips(v, traits) {
             return;
         }
-        if self.too_short(v) {
-            return;
-        }
-        scanner.scan(v, ScanCtx { key }, hits);
+        self.profile.scanner.scan(v, ScanCtx { key }, hits);
     }
 
     /// Redacts one field value (already decoded at the current layer).
@@ -358,12 +354,19 @@ impl<'p> Run<'p> {
     /// `@`, `%` or `:` and shorter than any pattern that needs none — never
     /// true with custom detectors or the prefilters off). The same
     /// decisions `value` takes step by step, answered from the traits alone.
-    fn inert(&self, v: &[u8], traits: Traits) -> bool {
+    pub(crate) fn inert(&self, v: &[u8], traits: Traits) -> bool {
         !traits.has(Traits::PLUS | Traits::PERCENT | Traits::EQUALS | Traits::BRACKET)
             && v.len() < codec::MIN_BASE64
-            && ((!traits.has(Traits::SCANNABLE)
-                && !self.profile.scanner.may_hit_without_digits(v.len()))
-                || self.too_short(v))
+            && self.scan_skips(v, traits)
+    }
+
+    /// Whether [`Run::scan`] skips `v` (whose traits are `traits`) without
+    /// running the scanner: no digit, `@`, `%` or `:` and too short for a
+    /// pattern that needs none, or shorter than any hit.
+    #[inline]
+    pub(crate) fn scan_skips(&self, v: &[u8], traits: Traits) -> bool {
+        (!traits.has(Traits::SCANNABLE) && !self.profile.scanner.may_hit_without_digits(v.len()))
+            || self.too_short(v)
     }
 
     /// Whether `v` is shorter than any hit the scanner could find in it

@@ -225,8 +225,11 @@ fn walk_pairs(
                 continue;
             }
         }
-        let spent_before = run.spent();
         let key_raw = &q[pair.start..piece.eq.unwrap_or(pair.end)];
+        if plain_pair(run, q, &piece, key_raw, depth) {
+            continue;
+        }
+        let spent_before = run.spent();
         let (key, key_decoded) = decode(key_raw, piece.key, key_buf);
         let key_traits = if key_decoded {
             if key.len() != key_raw.len() {
@@ -273,6 +276,24 @@ fn walk_pairs(
     }
     let rewritten = rescan.map(|r| &mut r.rewritten);
     Ok(Some(rebuild(q, &edits, rewritten)))
+}
+
+/// Whether the pair `piece` of `q` (key `key_raw`) comes out of the walk
+/// untouched and spends nothing, decided from its traits alone: nothing
+/// to decode, a key the scanner skips and that names no field, and an
+/// [inert](Run::inert) value. The same decisions the walk takes step by
+/// step; most pairs of a tracker hit (`v=2`, `en=page_view`) are plain.
+#[inline]
+fn plain_pair(run: &Run<'_>, q: &[u8], piece: &Piece, key_raw: &[u8], depth: u8) -> bool {
+    if piece.key.has(Traits::PLUS | Traits::PERCENT) || !run.scan_skips(key_raw, piece.key) {
+        return false;
+    }
+    let Some(eq) = piece.eq else {
+        return true;
+    };
+    depth <= run.profile.limits.max_decode_depth
+        && run.inert(&q[eq + 1..piece.end], piece.value)
+        && run.profile.keys.classify_form_key(key_raw).is_none()
 }
 
 /// Scans a decoded key (whose traits are `traits`) for PHI; returns the
