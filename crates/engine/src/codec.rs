@@ -284,29 +284,45 @@ fn hex4(s: &[u8]) -> Option<u32> {
 
 /// Writes `s` as a quoted JSON string. Invalid UTF-8 bytes become U+FFFD.
 pub fn json_quote(s: &[u8], out: &mut Vec<u8>) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
     for chunk in s.utf8_chunks() {
-        for ch in chunk.valid().chars() {
-            match ch {
-                '"' => out.extend_from_slice(b"\\\""),
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                '\t' => out.extend_from_slice(b"\\t"),
-                c if (c as u32) < 0x20 => {
-                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
-                }
-                c => {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
-            }
-        }
+        json_escape_valid(chunk.valid().as_bytes(), out);
         if !chunk.invalid().is_empty() {
             out.extend_from_slice("\u{FFFD}".as_bytes());
         }
     }
     out.push(b'"');
+}
+
+/// Appends valid UTF-8 `v` JSON-escaped: runs without `"`, backslash or a
+/// control byte are copied whole, those three are escaped.
+fn json_escape_valid(v: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut i = 0;
+    loop {
+        let stop = crate::lanes::json_string_stop(v, i);
+        out.extend_from_slice(&v[i..stop]);
+        let Some(&b) = v.get(stop) else {
+            return;
+        };
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]),
+        }
+        i = stop + 1;
+    }
 }
 
 #[cfg(test)]
@@ -359,7 +375,53 @@ mod tests {
         out
     }
 
+    /// `json_quote` one character at a time, as `serde_json` would write the
+    /// string (lossily decoded), for the proptest below.
+    fn json_quote_by_chars(s: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(s);
+        let mut out = serde_json::to_vec(&*text).unwrap_or_default();
+        // serde_json writes the control bytes it has short escapes for as
+        // such (\b, \f); json_quote writes \u0008 and \u000c.
+        for (short, long) in [(&b"\\b"[..], &b"\\u0008"[..]), (b"\\f", b"\\u000c")] {
+            let mut fixed = Vec::with_capacity(out.len());
+            let mut i = 0;
+            while i < out.len() {
+                if out[i..].starts_with(short) && !escaped_backslash_before(&out, i) {
+                    fixed.extend_from_slice(long);
+                    i += short.len();
+                } else {
+                    fixed.push(out[i]);
+                    i += 1;
+                }
+            }
+            out = fixed;
+        }
+        out
+    }
+
+    /// Whether the backslash at `i` is itself escaped (odd run before it).
+    fn escaped_backslash_before(s: &[u8], i: usize) -> bool {
+        s[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+    }
+
     proptest::proptest! {
+        /// Quoting copies runs and escapes quote, backslash and control
+        /// bytes exactly as a JSON writer does, with U+FFFD for bad UTF-8;
+        /// the result parses back to the lossy text.
+        #[test]
+        fn json_quote_matches_a_json_writer(
+            s in proptest::collection::vec(
+                proptest::sample::select(&b"ab\"\\\x00\x01\x08\x0c\n\r\t\x1f\x7f\xc3\xa9\xff\xe2\x82\xac 09"[..]),
+                0..60,
+            ),
+        ) {
+            let mut out = Vec::new();
+            json_quote(&s, &mut out);
+            proptest::prop_assert_eq!(&out, &json_quote_by_chars(&s));
+            let back: String = serde_json::from_slice(&out).unwrap_or_default();
+            proptest::prop_assert_eq!(back, String::from_utf8_lossy(&s).into_owned());
+        }
+
         #[test]
         fn percent_decode_equals_reference(
             parts in proptest::collection::vec(

@@ -202,28 +202,29 @@ fn walk_pairs(
     mut rescan: Option<&mut Rescan>,
 ) -> Result<Option<Vec<u8>>, UnscannableReason> {
     let mut edits: Vec<PairEdit> = Vec::new();
+    // A settle pass goes straight to the pairs the previous one rewrote.
     let only = rescan.as_mut().and_then(|r| r.only.take());
-    let mut only_next = 0;
+    let mut only = only.as_deref().map(<[usize]>::iter);
     // Decoded keys and values, reused pair after pair.
     let Buffers {
         key: key_buf,
         value: value_buf,
     } = bufs;
     let mut start = 0;
-    while start <= q.len() {
+    loop {
+        match only.as_mut() {
+            Some(starts) => match starts.next() {
+                Some(&s) => start = s,
+                None => break,
+            },
+            None if start > q.len() => break,
+            None => {}
+        }
         let piece = Piece::at(q, start);
         let pair = start..piece.end;
         start = piece.end + 1;
         if pair.is_empty() {
             continue;
-        }
-        if let Some(only) = &only {
-            while only.get(only_next).is_some_and(|&o| o < pair.start) {
-                only_next += 1;
-            }
-            if only.get(only_next) != Some(&pair.start) {
-                continue;
-            }
         }
         let key_raw = &q[pair.start..piece.eq.unwrap_or(pair.end)];
         if plain_pair(run, q, &piece, key_raw, depth) {
