@@ -366,3 +366,38 @@ fn a_later_settle_pass_finds_what_a_mask_unglued() {
         assert!(types.contains(&PhiType::Ipv6), "{types:?}");
     }
 }
+
+#[test]
+fn a_later_settle_pass_can_drop_what_the_first_replaced() {
+    // The first pass masks the e-mail; the second finds the IPv6 the mask
+    // unglued, whose action is drop: a JSON settle pass that went straight
+    // to the replaced values has to start over as a whole-document walk to
+    // drop their members; the result is what full walks give.
+    let spec: phiguard_engine::ProfileSpec =
+        serde_yaml::from_str("action: mask\nactions: {ipv6: drop}").expect("spec parses");
+    let fast = Profile::compile(&spec).expect("spec compiles");
+    let slow = fast.without_prefilters();
+    let doc = br#"{"a":"b:A::46eU@x.io","n":[1,"b:A::46eU@x.io"],"e":"j@x.io","k":2}"#;
+    let out = fast.redact(Format::Json, doc);
+    assert_eq!(out, slow.redact(Format::Json, doc));
+    let Outcome::Redacted { output, findings } = &out else {
+        panic!("{out:?}");
+    };
+    assert_eq!(
+        String::from_utf8_lossy(output),
+        r#"{"n":[1],"e":"[REDACTED:EMAIL]","k":2}"#
+    );
+    let types: Vec<PhiType> = findings.iter().map(|f| f.phi_type).collect();
+    assert_eq!(
+        types,
+        [
+            PhiType::Email,
+            PhiType::Email,
+            PhiType::Email,
+            PhiType::Ipv6,
+            PhiType::Ipv6
+        ]
+    );
+    let q = b"a=1&x=b:A::46eU@x.io&c=j@x.io";
+    assert_eq!(fast.redact(Format::Query, q), slow.redact(Format::Query, q));
+}

@@ -32,6 +32,9 @@ struct Splice {
     range: Range<usize>,
     bytes: Vec<u8>,
     kind: SpliceKind,
+    /// For a replaced value in a settle pass: the field it is in, handed
+    /// to the next pass ([`Rewritten`]).
+    field: Option<(Option<KeyClass>, Vec<u8>)>,
 }
 
 /// What a [`Splice`] replaces.
@@ -51,19 +54,32 @@ enum SpliceKind {
 /// and keys by their bytes: after a pass that only replaced scalar values
 /// (no key, nothing dropped), the next pass sees every other key and value
 /// verbatim and can only find something in the replaced values. It then
-/// parses the whole document but redacts only those (its findings, edits
-/// and output are what a full walk gives), charging the expansion budget
-/// up front with what the other values spent before. After any other
-/// edit the next pass is a full walk.
+/// redacts only those (its findings, edits and output are what a full walk
+/// gives), charging the expansion budget up front with what the other
+/// values spent before. It goes straight to each replaced value with the
+/// key class and path the previous pass saw it under, without parsing the
+/// rest; should one of them now have to be dropped (which needs its
+/// member's extent), the pass starts over as a walk of the whole document
+/// that redacts only those values. After any other edit the next pass is
+/// a full walk.
 #[derive(Debug, Default)]
 pub(crate) struct Rescan {
-    /// In: the starts of the string tokens to redact (`None`: every value and key).
-    only: Option<Vec<usize>>,
-    /// Out: where each replaced value starts in the output, if only values were replaced.
-    rewritten: Option<Vec<usize>>,
+    /// In: the string tokens to redact (`None`: every value and key).
+    only: Option<Vec<Rewritten>>,
+    /// Out: each replaced value in the output, if only values were replaced.
+    rewritten: Option<Vec<Rewritten>>,
     /// In: the budget the skipped values spent in earlier passes; out: that
     /// plus what the redacted values that stayed unchanged spent.
     clean_spent: usize,
+}
+
+/// A value a settle pass replaced: where its string token starts in the
+/// pass's output, its key's class and its key path.
+#[derive(Debug)]
+pub(crate) struct Rewritten {
+    start: usize,
+    key: Option<KeyClass>,
+    path: Vec<u8>,
 }
 
 impl Rescan {
@@ -173,7 +189,7 @@ pub(crate) fn walk(
     prefix: &str,
     dec_depth: u8,
 ) -> Result<Option<Vec<u8>>, WalkError> {
-    walk_tracked(run, s, origin, prefix, dec_depth, None)
+    walk_tracked(run, s, origin, prefix, dec_depth, None, None)
 }
 
 /// [`walk`] of a whole document as one pass of a settle loop (see [`Rescan`]).
@@ -183,7 +199,87 @@ pub(crate) fn walk_rescan(
     rescan: &mut Rescan,
 ) -> Result<Option<Vec<u8>>, WalkError> {
     run.spend(rescan.clean_spent)?;
-    walk_tracked(run, s, &Origin::Exact(0), "", 0, Some(rescan))
+    let only = match rescan.only.take() {
+        Some(values) => {
+            let mark = run.mark();
+            if let Some(out) = redact_values(run, s, &values, rescan)? {
+                return Ok(out);
+            }
+            run.rewind(mark);
+            Some(values.iter().map(|v| v.start).collect())
+        }
+        None => None,
+    };
+    walk_tracked(run, s, &Origin::Exact(0), "", 0, Some(rescan), only)
+}
+
+/// A settle pass over the `values` the previous pass replaced, each
+/// redacted in its field without parsing the rest of `s`. `Ok(None)`:
+/// one of them must now be dropped (or is not a string token), so the
+/// caller rewinds the run and walks the whole document instead.
+fn redact_values(
+    run: &mut Run<'_>,
+    s: &[u8],
+    values: &[Rewritten],
+    rescan: &mut Rescan,
+) -> Result<Option<Option<Vec<u8>>>, WalkError> {
+    let mut bufs = Buffers::take();
+    let mut w = Walker::new(
+        run,
+        s,
+        &Origin::Exact(0),
+        0,
+        &mut bufs,
+        None,
+        Some(rescan.clean_spent),
+    );
+    let mut redirect = false;
+    for v in values {
+        w.pos = v.start;
+        w.path.clear();
+        w.path.extend_from_slice(&v.path);
+        let done = match w.string() {
+            Ok((r, escaped)) => w.scalar(r, Some(escaped), v.key),
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(false) => {}
+            Ok(true) | Err(WalkError::Malformed) => {
+                redirect = true;
+                break;
+            }
+            Err(unscannable) => {
+                w.into_buffers(&mut bufs);
+                bufs.keep();
+                return Err(unscannable);
+            }
+        }
+    }
+    let clean_spent = w.clean_spent;
+    let splices = w.into_buffers(&mut bufs);
+    bufs.keep();
+    if redirect {
+        return Ok(None);
+    }
+    rescan.clean_spent = clean_spent.unwrap_or(0);
+    if splices.is_empty() {
+        return Ok(Some(None));
+    }
+    let rewritten = next_values(rescan, &splices);
+    Ok(Some(Some(apply(s, splices, rewritten))))
+}
+
+/// Where [`apply`] is to list the replaced values for the next settle
+/// pass: only when every splice replaced a value (and knows its field).
+fn next_values<'r>(rescan: &'r mut Rescan, splices: &[Splice]) -> Option<&'r mut Vec<Rewritten>> {
+    if splices
+        .iter()
+        .all(|sp| sp.kind == SpliceKind::Value && sp.field.is_some())
+    {
+        Some(rescan.rewritten.insert(Vec::new()))
+    } else {
+        None
+    }
 }
 
 /// [`walk`], optionally as a settle pass.
@@ -193,47 +289,21 @@ fn walk_tracked(
     origin: &Origin,
     prefix: &str,
     dec_depth: u8,
-    mut rescan: Option<&mut Rescan>,
+    rescan: Option<&mut Rescan>,
+    only: Option<Vec<usize>>,
 ) -> Result<Option<Vec<u8>>, WalkError> {
     let findings_before = run.findings.len();
     let blocked_before = run.blocked;
     let mut bufs = Buffers::take();
-    let mut w = Walker {
-        s,
-        pos: 0,
-        run,
-        origin,
-        dec_depth,
-        splices: Vec::new(),
-        path: std::mem::take(&mut bufs.path),
-        keys: std::mem::take(&mut bufs.keys),
-        key_ranges: std::mem::take(&mut bufs.key_ranges),
-        member_bufs: std::mem::take(&mut bufs.member_bufs),
-        only: rescan.as_mut().and_then(|r| r.only.take()),
-        only_next: 0,
-        clean_spent: rescan.as_ref().map(|r| r.clean_spent),
-    };
+    let clean_spent = rescan.as_ref().map(|r| r.clean_spent);
+    let mut w = Walker::new(run, s, origin, dec_depth, &mut bufs, only, clean_spent);
     w.path.extend_from_slice(prefix.as_bytes());
     w.ws();
     let parsed = w.value(None, 0).map(|_| ());
     w.ws();
     let complete = w.pos == s.len();
-    let Walker {
-        run,
-        splices,
-        path,
-        keys,
-        key_ranges,
-        member_bufs,
-        clean_spent,
-        ..
-    } = w;
-    *bufs = Buffers {
-        path,
-        keys,
-        key_ranges,
-        member_bufs,
-    };
+    let clean_spent = w.clean_spent;
+    let splices = w.into_buffers(&mut bufs);
     bufs.keep();
     match parsed {
         Ok(()) if complete => {}
@@ -244,23 +314,27 @@ fn walk_tracked(
             return Err(WalkError::Malformed);
         }
     }
-    let mut rewritten = None;
-    if let Some(r) = rescan {
-        r.clean_spent = clean_spent.unwrap_or(0);
-        if splices.iter().all(|sp| sp.kind == SpliceKind::Value) {
-            rewritten = Some(&mut *r.rewritten.insert(Vec::new()));
-        }
-    }
     if splices.is_empty() {
+        if let Some(r) = rescan {
+            r.clean_spent = clean_spent.unwrap_or(0);
+        }
         return Ok(None);
     }
+    let rewritten = rescan.and_then(|r| {
+        r.clean_spent = clean_spent.unwrap_or(0);
+        next_values(r, &splices)
+    });
     Ok(Some(apply(s, splices, rewritten)))
 }
 
 /// Applies splices (sorted by start; removals first at equal starts; anything
 /// inside an earlier removal is skipped); appends the output start of each
-/// inserted replacement to `rewritten`.
-fn apply(s: &[u8], mut splices: Vec<Splice>, mut rewritten: Option<&mut Vec<usize>>) -> Vec<u8> {
+/// inserted replacement, with its field, to `rewritten`.
+fn apply(
+    s: &[u8],
+    mut splices: Vec<Splice>,
+    mut rewritten: Option<&mut Vec<Rewritten>>,
+) -> Vec<u8> {
     splices.sort_by_key(|sp| (sp.range.start, sp.kind != SpliceKind::Removal));
     let mut out = Vec::with_capacity(s.len());
     let mut cursor = 0;
@@ -270,14 +344,59 @@ fn apply(s: &[u8], mut splices: Vec<Splice>, mut rewritten: Option<&mut Vec<usiz
             continue;
         }
         out.extend_from_slice(&s[cursor..sp.range.start]);
-        if let Some(r) = rewritten.as_mut() {
-            r.push(out.len());
+        if let (Some(r), Some((key, path))) = (rewritten.as_mut(), sp.field) {
+            r.push(Rewritten {
+                start: out.len(),
+                key,
+                path,
+            });
         }
         out.extend_from_slice(&sp.bytes);
         cursor = sp.range.end;
     }
     out.extend_from_slice(&s[cursor..]);
     out
+}
+
+impl<'a, 'r, 'p> Walker<'a, 'r, 'p> {
+    /// A walker over `s` using `bufs`' buffers (hand them back with
+    /// [`Walker::into_buffers`]); `only` and `clean_spent` as in [`Rescan`].
+    fn new(
+        run: &'r mut Run<'p>,
+        s: &'a [u8],
+        origin: &'r Origin,
+        dec_depth: u8,
+        bufs: &mut Buffers,
+        only: Option<Vec<usize>>,
+        clean_spent: Option<usize>,
+    ) -> Self {
+        Walker {
+            s,
+            pos: 0,
+            run,
+            origin,
+            dec_depth,
+            splices: Vec::new(),
+            path: std::mem::take(&mut bufs.path),
+            keys: std::mem::take(&mut bufs.keys),
+            key_ranges: std::mem::take(&mut bufs.key_ranges),
+            member_bufs: std::mem::take(&mut bufs.member_bufs),
+            only,
+            only_next: 0,
+            clean_spent,
+        }
+    }
+
+    /// Ends the walk: its buffers go back to `bufs`, its splices are returned.
+    fn into_buffers(self, bufs: &mut Buffers) -> Vec<Splice> {
+        *bufs = Buffers {
+            path: self.path,
+            keys: self.keys,
+            key_ranges: self.key_ranges,
+            member_bufs: self.member_bufs,
+        };
+        self.splices
+    }
 }
 
 impl Walker<'_, '_, '_> {
@@ -482,10 +601,13 @@ impl Walker<'_, '_, '_> {
             Some(Edit::Replace(b)) => {
                 let mut bytes = Vec::with_capacity(b.len() + 2);
                 codec::json_quote(&b, &mut bytes);
+                // A settle pass hands the field on to the next one.
+                let field = self.clean_spent.is_some().then(|| (key, self.path.clone()));
                 self.splices.push(Splice {
                     range: r,
                     bytes,
                     kind: SpliceKind::Value,
+                    field,
                 });
                 false
             }
@@ -616,6 +738,7 @@ impl Walker<'_, '_, '_> {
             range: kr,
             bytes,
             kind: SpliceKind::Key,
+            field: None,
         });
         Ok(drop)
     }
@@ -675,6 +798,7 @@ impl Walker<'_, '_, '_> {
                 range,
                 bytes: Vec::new(),
                 kind: SpliceKind::Removal,
+                field: None,
             });
         }
     }

@@ -182,6 +182,14 @@ pub(crate) struct Run<'p> {
     budget: usize,
 }
 
+/// A point in a [`Run`] to go back to ([`Run::mark`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RunMark {
+    findings: usize,
+    blocked: bool,
+    budget: usize,
+}
+
 impl<'p> Run<'p> {
     pub(crate) fn new(profile: &'p Profile) -> Run<'p> {
         Run {
@@ -211,6 +219,22 @@ impl<'p> Run<'p> {
     /// Decoded bytes charged against the expansion budget so far.
     pub(crate) fn spent(&self) -> usize {
         self.profile.limits.max_expansion_bytes - self.budget
+    }
+
+    /// Where the run stands (findings, block, budget), to [`Run::rewind`] to.
+    pub(crate) fn mark(&self) -> RunMark {
+        RunMark {
+            findings: self.findings.len(),
+            blocked: self.blocked,
+            budget: self.budget,
+        }
+    }
+
+    /// Forgets everything found and spent since `mark`.
+    pub(crate) fn rewind(&mut self, mark: RunMark) {
+        self.findings.truncate(mark.findings);
+        self.blocked = mark.blocked;
+        self.budget = mark.budget;
     }
 
     /// Charges `n` decoded bytes against the expansion budget.
