@@ -106,15 +106,19 @@ fn pairs(
         if eq < last_end {
             continue;
         }
-        let mut ks = eq;
+        // The key: the key bytes right before `=`.
         let mut key_bits = 0;
-        while ks > last_end && CLASS[usize::from(text[ks - 1])] & KEY != 0 {
-            ks -= 1;
-            key_bits |= CLASS[usize::from(text[ks])];
-        }
-        if ks == eq {
+        let key_len = text[last_end..eq]
+            .iter()
+            .rev()
+            .map(|&b| CLASS[usize::from(b)])
+            .take_while(|&c| c & KEY != 0)
+            .map(|c| key_bits |= c)
+            .count();
+        if key_len == 0 {
             continue;
         }
+        let ks = eq - key_len;
         let vs = eq + 1;
         let (ve, value_bits) = if text.get(vs) == Some(&b'"') {
             match memchr::memchr(b'"', &text[vs + 1..]) {
@@ -123,16 +127,13 @@ fn pairs(
             }
         } else {
             let mut bits = 0;
-            let mut e = vs;
-            while e < text.len() {
-                let c = CLASS[usize::from(text[e])];
-                if c & END != 0 {
-                    break;
-                }
-                bits |= c;
-                e += 1;
-            }
-            (e, bits)
+            let len = text[vs..]
+                .iter()
+                .map(|&b| CLASS[usize::from(b)])
+                .take_while(|&c| c & END == 0)
+                .map(|c| bits |= c)
+                .count();
+            (vs + len, bits)
         };
         let (vs_in, ve_in) = if ve > vs + 1 && text[vs] == b'"' {
             (vs + 1, ve - 1)
@@ -147,29 +148,8 @@ fn pairs(
         } else {
             std::borrow::Cow::Borrowed(key_raw)
         };
-        let class = {
-            let mut segs = key
-                .split(|&b| matches!(b, b'[' | b']' | b'.'))
-                .filter(|s| !s.is_empty());
-            let first = segs.next();
-            let mut last = first;
-            let mut parents: [&[u8]; 4] = [&[]; 4];
-            let mut n = 0;
-            for s in segs {
-                if let Some(prev) = last {
-                    if n < parents.len() {
-                        parents[n] = prev;
-                        n += 1;
-                    }
-                }
-                last = Some(s);
-            }
-            last.and_then(|l| {
-                run.profile
-                    .keys
-                    .classify(l, parents[..n].iter().copied(), true)
-            })
-        };
+        // Classified like a form key (`a[b]`, `ep.name`), as in a query string.
+        let class = run.profile.keys.classify_form_key(&key);
         let encoded = (value_bits & PCT != 0 && codec::has_percent_escape(value))
             || value_bits & PLUS != 0
             || codec::looks_like_base64(value.trim_ascii());
