@@ -252,6 +252,41 @@ fn access_log_line() {
 }
 
 #[test]
+fn text_pairs_classify_keys_as_a_query_does() {
+    // `key=value` pairs in a log line get the same key classes as the same
+    // pairs in a query string, nested keys (`customer.name`, `a[b]`) and a
+    // parent right before the last of six segments included.
+    let p = default();
+    for pair in [
+        "customer.name=Jane",
+        "order[customer][name]=Jane",
+        "a.b.c.d.customer.name=Jane",
+        "fn=Jane",
+    ] {
+        let line = format!("GET /x?{pair}&sku=WX-2291 HTTP/1.1");
+        let text = p.redact_text(line.as_bytes());
+        let query = p.redact_query_bytes(pair.as_bytes());
+        assert_eq!(
+            types(&text),
+            [PhiType::PersonName],
+            "{pair}: {}",
+            out(&text)
+        );
+        assert_eq!(types(&query), [PhiType::PersonName], "{pair}");
+        assert!(
+            out(&text).contains("=[REDACTED:PERSON_NAME]&sku=WX-2291"),
+            "{}",
+            out(&text)
+        );
+    }
+    // An unkeyed name stays.
+    assert!(matches!(
+        p.redact_text(b"GET /x?title=Jane HTTP/1.1"),
+        Outcome::Clean
+    ));
+}
+
+#[test]
 fn secrets_and_negatives() {
     let p = default();
     let o = p.redact_text(b"key AKIAIOSFODNN7EXAMPLE sk_live_4eC39HqLyjWDarjtT1zdp7dc shpat_0123456789abcdef0123456789abcdef Authorization: Bearer abcdef0123456789abcdef pk_live_51Habcdefghijklmnop");
