@@ -261,25 +261,31 @@ fn redact_values(
     if redirect {
         return Ok(None);
     }
-    rescan.clean_spent = clean_spent.unwrap_or(0);
-    if splices.is_empty() {
-        return Ok(Some(None));
-    }
-    let rewritten = next_values(rescan, &splices);
-    Ok(Some(Some(apply(s, splices, rewritten))))
+    Ok(Some(output(s, splices, clean_spent, Some(rescan))))
 }
 
-/// Where [`apply`] is to list the replaced values for the next settle
-/// pass: only when every splice replaced a value (and knows its field).
-fn next_values<'r>(rescan: &'r mut Rescan, splices: &[Splice]) -> Option<&'r mut Vec<Rewritten>> {
-    if splices
-        .iter()
-        .all(|sp| sp.kind == SpliceKind::Value && sp.field.is_some())
-    {
-        Some(rescan.rewritten.insert(Vec::new()))
-    } else {
-        None
+/// A walk's output (`None`: nothing changed). In a settle pass, also what
+/// the next pass needs: the budget clean values spent and, when every
+/// splice replaced a value (and knows its field), the replaced values.
+fn output(
+    s: &[u8],
+    splices: Vec<Splice>,
+    clean_spent: Option<usize>,
+    mut rescan: Option<&mut Rescan>,
+) -> Option<Vec<u8>> {
+    if let Some(r) = rescan.as_mut() {
+        r.clean_spent = clean_spent.unwrap_or(0);
     }
+    if splices.is_empty() {
+        return None;
+    }
+    let only_values = splices
+        .iter()
+        .all(|sp| sp.kind == SpliceKind::Value && sp.field.is_some());
+    let rewritten = rescan
+        .filter(|_| only_values)
+        .map(|r| r.rewritten.insert(Vec::new()));
+    Some(apply(s, splices, rewritten))
 }
 
 /// [`walk`], optionally as a settle pass.
@@ -314,17 +320,7 @@ fn walk_tracked(
             return Err(WalkError::Malformed);
         }
     }
-    if splices.is_empty() {
-        if let Some(r) = rescan {
-            r.clean_spent = clean_spent.unwrap_or(0);
-        }
-        return Ok(None);
-    }
-    let rewritten = rescan.and_then(|r| {
-        r.clean_spent = clean_spent.unwrap_or(0);
-        next_values(r, &splices)
-    });
-    Ok(Some(apply(s, splices, rewritten)))
+    Ok(output(s, splices, clean_spent, rescan))
 }
 
 /// Applies splices (sorted by start; removals first at equal starts; anything

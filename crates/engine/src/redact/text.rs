@@ -47,6 +47,15 @@ fn classes(s: &[u8]) -> u8 {
     s.iter().fold(0, |acc, &b| acc | CLASS[usize::from(b)])
 }
 
+/// The length of the leading run of `bytes` whose `CLASS` bits satisfy
+/// `keep`, and the bits seen in it.
+fn class_run<'a>(bytes: impl Iterator<Item = &'a u8>, keep: impl Fn(u8) -> bool) -> (usize, u8) {
+    bytes
+        .map(|&b| CLASS[usize::from(b)])
+        .take_while(|&c| keep(c))
+        .fold((0, 0), |(len, bits), c| (len + 1, bits | c))
+}
+
 /// Redacts a text slice. `Ok(None)` when nothing was found.
 pub(crate) fn walk(
     run: &mut Run<'_>,
@@ -107,14 +116,7 @@ fn pairs(
             continue;
         }
         // The key: the key bytes right before `=`.
-        let mut key_bits = 0;
-        let key_len = text[last_end..eq]
-            .iter()
-            .rev()
-            .map(|&b| CLASS[usize::from(b)])
-            .take_while(|&c| c & KEY != 0)
-            .map(|c| key_bits |= c)
-            .count();
+        let (key_len, key_bits) = class_run(text[last_end..eq].iter().rev(), |c| c & KEY != 0);
         if key_len == 0 {
             continue;
         }
@@ -126,13 +128,7 @@ fn pairs(
                 None => continue,
             }
         } else {
-            let mut bits = 0;
-            let len = text[vs..]
-                .iter()
-                .map(|&b| CLASS[usize::from(b)])
-                .take_while(|&c| c & END == 0)
-                .map(|c| bits |= c)
-                .count();
+            let (len, bits) = class_run(text[vs..].iter(), |c| c & END == 0);
             (vs + len, bits)
         };
         let (vs_in, ve_in) = if ve > vs + 1 && text[vs] == b'"' {
