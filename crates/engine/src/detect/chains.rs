@@ -1,0 +1,234 @@
+//! Rules out matches of the dense DFA four haystack segments at a time.
+//!
+//! A DFA search is a chain of dependent table loads: each step needs the
+//! state the previous byte produced, so one search runs at the latency of
+//! a load (~6 cycles a byte here), not at the rate the core can issue them.
+//! Most searches over a log line find nothing, and this module answers
+//! "where could the first match start" by walking [`CHAINS`] independent
+//! unanchored searches in lockstep, one per segment of the haystack, so the
+//! core overlaps their loads (~3x the bytes per second on access-log lines:
+//! `examples/dfa_chains.rs`).
+//!
+//! Why it is exact: each chain is the unanchored search from its segment's
+//! start. It walks its segment, then on until it reaches a match state, the
+//! end of the haystack, or the unanchored start state for the byte before
+//! it. In that state every thread still alive is one a search starting
+//! right there also has, and the later chain walking that position (the
+//! chains' reaches overlap and the last one runs to the end) has them: a
+//! match that started in an earlier chain is still seen, by a later one.
+//! So when no chain reaches a match state there is no match; when one
+//! does, the caller runs the ordinary search from the original position
+//! (a match seen by a later chain may have started in an earlier one).
+
+use regex_automata::dfa::{dense, Automaton};
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
+use regex_automata::Anchored;
+
+/// Parallel searches walked in lockstep (four overlap best on these cores:
+/// two gave ~2x, eight no more than four). The lockstep loop is written
+/// out for four.
+const CHAINS: usize = 4;
+
+/// Haystack bytes left below which the plain search is as fast (the
+/// segments get too short to amortise starting four chains).
+pub const MIN_LEN: usize = 64;
+
+/// The unanchored start states of one dense DFA, by the byte before the
+/// search start.
+#[derive(Clone, Debug)]
+pub struct Chains {
+    /// Start state after each possible byte.
+    after: Box<[StateID; 256]>,
+    /// Start state at the beginning of the haystack.
+    text: StateID,
+}
+
+impl Chains {
+    /// Reads the start states off `dfa`. `None` if the DFA has no
+    /// unanchored start states (a build option this scanner never sets).
+    pub fn new(dfa: &dense::DFA<Vec<u32>>) -> Option<Chains> {
+        let unanchored = start::Config::new().anchored(Anchored::No);
+        let mut after = Box::new([StateID::ZERO; 256]);
+        for (b, sid) in (0..=u8::MAX).zip(after.iter_mut()) {
+            *sid = dfa
+                .start_state(&unanchored.clone().look_behind(Some(b)))
+                .ok()?;
+        }
+        let text = dfa.start_state(&unanchored).ok()?;
+        Some(Chains { after, text })
+    }
+
+    /// The unanchored start state for a search beginning at `at`.
+    fn start_at(&self, hay: &[u8], at: usize) -> StateID {
+        match at.checked_sub(1).and_then(|i| hay.get(i)) {
+            Some(&b) => self.after[usize::from(b)],
+            None => self.text,
+        }
+    }
+
+    /// Whether `dfa` may match in `hay` at or after `at`: `false` when an
+    /// unanchored search of `hay[at..]` (look-behind at `at - 1`, the end
+    /// of `hay` as end of input) finds nothing.
+    pub fn may_match(&self, dfa: &dense::DFA<Vec<u32>>, hay: &[u8], at: usize) -> bool {
+        let rest = hay.get(at..).unwrap_or_default();
+        let seg = rest.len() / CHAINS;
+        let bounds: [usize; CHAINS] = std::array::from_fn(|i| at + i * seg);
+        let mut sids = bounds.map(|p| self.start_at(hay, p));
+        // All chains step together through their segments until one
+        // reaches a state that ends its walk (match, dead or quit; other
+        // special states, accelerated ones, step on as usual).
+        let ends = |sid: StateID| {
+            dfa.is_special_state(sid)
+                && (dfa.is_match_state(sid) || dfa.is_dead_state(sid) || dfa.is_quit_state(sid))
+        };
+        let (s0, r) = rest.split_at(seg);
+        let (s1, r) = r.split_at(seg);
+        let (s2, r) = r.split_at(seg);
+        let mut step = 0;
+        for (((&b0, &b1), &b2), &b3) in s0.iter().zip(s1).zip(s2).zip(r) {
+            let [c0, c1, c2, c3] = &mut sids;
+            *c0 = dfa.next_state(*c0, b0);
+            *c1 = dfa.next_state(*c1, b1);
+            *c2 = dfa.next_state(*c2, b2);
+            *c3 = dfa.next_state(*c3, b3);
+            step += 1;
+            if (dfa.is_special_state(*c0)
+                | dfa.is_special_state(*c1)
+                | dfa.is_special_state(*c2)
+                | dfa.is_special_state(*c3))
+                && sids.iter().any(|&sid| ends(sid))
+            {
+                break;
+            }
+        }
+        // Each chain in order walks on until it ends.
+        for (i, (&sid, &bound)) in sids.iter().zip(&bounds).enumerate() {
+            let own_end = bounds.get(i + 1).copied().unwrap_or(hay.len());
+            let (mut sid, mut p) = (sid, bound + step);
+            loop {
+                if dfa.is_special_state(sid) {
+                    if dfa.is_match_state(sid) || dfa.is_quit_state(sid) {
+                        return true;
+                    }
+                    if dfa.is_dead_state(sid) {
+                        break;
+                    }
+                }
+                let Some(&b) = hay.get(p) else {
+                    if dfa.is_match_state(dfa.next_eoi_state(sid)) {
+                        return true;
+                    }
+                    break;
+                };
+                // Back in the start state past its own segment: a later
+                // chain walking here holds every thread still alive.
+                if p >= own_end && p > at && sid == self.start_at(hay, p) {
+                    break;
+                }
+                sid = dfa.next_state(sid, b);
+                p += 1;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use regex_automata::dfa::regex::Regex;
+    use regex_automata::{Input, MatchKind};
+
+    /// Word-bounded, digit-heavy patterns like the scanner's numeric group,
+    /// with a phone-like optional prefix, built once.
+    fn regex() -> &'static Regex {
+        static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+        RE.get_or_init(build)
+    }
+
+    fn build() -> Regex {
+        Regex::builder()
+            .syntax(
+                regex_automata::util::syntax::Config::new()
+                    .unicode(false)
+                    .utf8(false),
+            )
+            .dense(dense::Config::new().match_kind(MatchKind::LeftmostFirst))
+            .build_many(&[
+                r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b",
+                r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b",
+                r"\b[0-9]{1,6} [A-Z][a-z]+ (?:St|Ave)\b",
+                r"\b(?:jan|feb|mar)\.? [0-9]{1,2},? [0-9]{4}\b",
+                r"(?:\+1[ .\-]?|\b1[ .\-])?\b[0-9]{3}[ .\-][0-9]{4}\b",
+            ])
+            .unwrap()
+    }
+
+    /// The search the caller runs: only when `may_match` says so.
+    fn chained(re: &Regex, chains: &Chains, hay: &[u8], at: usize) -> Option<(usize, usize)> {
+        if !chains.may_match(re.forward(), hay, at) {
+            return None;
+        }
+        plain(re, hay, at)
+    }
+
+    fn plain(re: &Regex, hay: &[u8], at: usize) -> Option<(usize, usize)> {
+        let m = re.try_search(&Input::new(hay).range(at..)).unwrap()?;
+        Some((m.start(), m.end()))
+    }
+
+    #[test]
+    fn finds_what_the_plain_search_finds() {
+        let re = regex();
+        let chains = Chains::new(re.forward()).unwrap();
+        let line = b"10.1.300.0-lb - - [10/Oct/2023:13:55:07 +0000] \"GET /a?x=1 HTTP/1.1\" 200 1234 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\" ssn 219-44-5678 at 12 Main St on jan 3, 1985";
+        for at in 0..line.len() {
+            assert_eq!(
+                chained(re, &chains, line, at),
+                plain(re, line, at),
+                "at {at}"
+            );
+        }
+        // A clean line: nothing anywhere.
+        let clean = b"GET /products/running-shoes?utm_source=newsletter&page=x HTTP/1.1 \"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15\"";
+        assert!(!chains.may_match(re.forward(), clean, 0));
+    }
+
+    #[test]
+    fn a_match_across_a_segment_boundary_is_seen() {
+        let re = regex();
+        let chains = Chains::new(re.forward()).unwrap();
+        for pad in 0..80 {
+            for tail in 0..40 {
+                for sep in [" ", "-", "."] {
+                    let hay = format!("{}+1{sep}555-0143{}", "x ".repeat(pad), " y".repeat(tail));
+                    let hay = hay.as_bytes();
+                    assert_eq!(
+                        chained(re, &chains, hay, 0),
+                        plain(re, hay, 0),
+                        "pad {pad} tail {tail}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn equals_the_plain_search(
+            hay in proptest::collection::vec(
+                proptest::sample::select(b"0123456789 .-,/:aAjnM Stev+\n\xff".to_vec()),
+                0..300,
+            ),
+            at in 0usize..300,
+        ) {
+            let re = regex();
+            let chains = Chains::new(re.forward()).unwrap();
+            let at = at.min(hay.len());
+            let found = plain(re, &hay, at);
+            prop_assert_eq!(chains.may_match(re.forward(), &hay, at), found.is_some());
+        }
+    }
+}
