@@ -84,17 +84,21 @@ pub enum TokenHits {
 struct SepFacts {
     /// Shortest match of a pattern that may hit anywhere.
     anywhere_min: usize,
-    /// Lengths of the whole-token patterns' matches (union).
-    whole: LenSet,
-    /// Each pattern's match lengths.
-    lens: Vec<LenSet>,
+    /// For each token length below 128: the whole-token patterns (bit =
+    /// index) with a match of that length.
+    whole_by_len: Vec<u64>,
 }
+
+/// Token lengths the facts cover (longer tokens are scanned as usual).
+const MAX_TOKEN: usize = 128;
 
 /// For each pattern of a group and each set of separators, the lengths of
 /// the matches it can have over digits and those separators.
 #[derive(Clone, Debug)]
 pub struct TokenFacts {
     reach: Vec<Reach>,
+    /// The whole-token patterns that need no keyword or field (bit = index).
+    context_free: u64,
     /// Indexed by the separator bit set.
     by_seps: Vec<SepFacts>,
 }
@@ -131,22 +135,37 @@ impl TokenFacts {
                     .collect();
                 let mut facts = SepFacts {
                     anywhere_min: usize::MAX,
-                    whole: LenSet::EMPTY,
-                    lens,
+                    whole_by_len: vec![0; MAX_TOKEN],
                 };
-                for (reach, l) in reach.iter().zip(&facts.lens) {
+                for (i, (reach, l)) in reach.iter().zip(&lens).enumerate().take(64) {
                     match reach {
                         Reach::Anywhere => {
                             let min = l.min().unwrap_or(usize::MAX);
                             facts.anywhere_min = facts.anywhere_min.min(min);
                         }
-                        Reach::Whole { .. } => facts.whole = facts.whole.union(*l),
+                        Reach::Whole { .. } => {
+                            for (len, mask) in facts.whole_by_len.iter_mut().enumerate() {
+                                if l.contains(len) {
+                                    *mask |= 1 << i;
+                                }
+                            }
+                        }
                     }
                 }
                 facts
             })
             .collect();
-        TokenFacts { reach, by_seps }
+        let context_free = reach
+            .iter()
+            .enumerate()
+            .take(64)
+            .filter(|(_, r)| matches!(r, Reach::Whole { context: None }))
+            .fold(0u64, |m, (i, _)| m | 1 << i);
+        TokenFacts {
+            reach,
+            context_free,
+            by_seps,
+        }
     }
 
     /// What the group may hit in a number token of `len` bytes using the
@@ -163,19 +182,18 @@ impl TokenFacts {
         let Some(facts) = self.by_seps.get(seps) else {
             return TokenHits::Anywhere;
         };
-        if len >= 128 || facts.lens.len() > 64 || facts.anywhere_min <= len {
+        if len >= MAX_TOKEN || self.reach.len() > 64 || facts.anywhere_min <= len {
             return TokenHits::Anywhere;
         }
-        if !facts.whole.contains(len) {
-            return TokenHits::None;
-        }
-        let mut whole = 0u64;
-        for (i, (reach, l)) in self.reach.iter().zip(&facts.lens).enumerate() {
-            if let Reach::Whole { context } = *reach {
-                if l.contains(len)
-                    && context
-                        .is_none_or(|ty| key == Some(KeyClass::Builtin(ty)) || keyword_fits(ty))
-                {
+        let fits = facts.whole_by_len.get(len).copied().unwrap_or(0);
+        let mut whole = fits & self.context_free;
+        // The few that need a keyword or a field of their type.
+        let mut needy = fits & !self.context_free;
+        while needy != 0 {
+            let i = needy.trailing_zeros() as usize;
+            needy &= needy - 1;
+            if let Some(Reach::Whole { context: Some(ty) }) = self.reach.get(i) {
+                if key == Some(KeyClass::Builtin(*ty)) || keyword_fits(*ty) {
                     whole |= 1 << i;
                 }
             }
