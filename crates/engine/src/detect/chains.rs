@@ -87,33 +87,10 @@ impl Chains {
         let seg = rest.len() / CHAINS;
         let bounds: [usize; CHAINS] = std::array::from_fn(|i| at + i * seg);
         let mut sids = bounds.map(|p| self.start_at(hay, p));
-        // All chains step together through their segments until one
-        // reaches a state that ends its walk (match, dead or quit; other
-        // special states, accelerated ones, step on as usual).
-        let ends = |sid: StateID| {
-            dfa.is_special_state(sid)
-                && (dfa.is_match_state(sid) || dfa.is_dead_state(sid) || dfa.is_quit_state(sid))
-        };
         let (s0, r) = rest.split_at(seg);
         let (s1, r) = r.split_at(seg);
         let (s2, r) = r.split_at(seg);
-        let mut step = 0;
-        for (((&b0, &b1), &b2), &b3) in s0.iter().zip(s1).zip(s2).zip(r) {
-            let [c0, c1, c2, c3] = &mut sids;
-            *c0 = dfa.next_state(*c0, b0);
-            *c1 = dfa.next_state(*c1, b1);
-            *c2 = dfa.next_state(*c2, b2);
-            *c3 = dfa.next_state(*c3, b3);
-            step += 1;
-            if (dfa.is_special_state(*c0)
-                | dfa.is_special_state(*c1)
-                | dfa.is_special_state(*c2)
-                | dfa.is_special_state(*c3))
-                && sids.iter().any(|&sid| ends(sid))
-            {
-                break;
-            }
-        }
+        let step = lockstep(dfa, [s0, s1, s2, r], &mut sids);
         // A chain in a match state settles it: the ordinary search runs.
         if sids
             .iter()
@@ -154,6 +131,43 @@ impl Chains {
         }
         false
     }
+}
+
+/// Steps the four chains together through their segments (the shortest
+/// one's length) until one reaches a state that ends its walk (match, dead
+/// or quit; other special states, accelerated ones, step on as usual).
+/// Returns the steps taken. Kept out of line: its loop keeps the four
+/// states in registers only when it is compiled on its own.
+#[inline(never)]
+fn lockstep(
+    dfa: &dense::DFA<Vec<u32>>,
+    segs: [&[u8]; CHAINS],
+    sids: &mut [StateID; CHAINS],
+) -> usize {
+    let ends = |sid: StateID| {
+        dfa.is_special_state(sid)
+            && (dfa.is_match_state(sid) || dfa.is_dead_state(sid) || dfa.is_quit_state(sid))
+    };
+    let [s0, s1, s2, s3] = segs;
+    let [mut c0, mut c1, mut c2, mut c3] = *sids;
+    let mut step = 0;
+    for (((&b0, &b1), &b2), &b3) in s0.iter().zip(s1).zip(s2).zip(s3) {
+        c0 = dfa.next_state(c0, b0);
+        c1 = dfa.next_state(c1, b1);
+        c2 = dfa.next_state(c2, b2);
+        c3 = dfa.next_state(c3, b3);
+        step += 1;
+        if (dfa.is_special_state(c0)
+            | dfa.is_special_state(c1)
+            | dfa.is_special_state(c2)
+            | dfa.is_special_state(c3))
+            && [c0, c1, c2, c3].into_iter().any(ends)
+        {
+            break;
+        }
+    }
+    *sids = [c0, c1, c2, c3];
+    step
 }
 
 #[cfg(test)]
