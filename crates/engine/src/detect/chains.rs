@@ -136,8 +136,9 @@ impl Chains {
 /// Steps the four chains together through their segments (the shortest
 /// one's length) until one reaches a state that ends its walk (match, dead
 /// or quit; other special states, accelerated ones, step on as usual).
-/// Returns the steps taken. Kept out of line: its loop keeps the four
-/// states in registers only when it is compiled on its own.
+/// Returns the steps taken. Kept out of line so that changes around the
+/// caller do not change how this loop is compiled: inlined, its
+/// instruction count moved by ~8 % with an unrelated one-line edit.
 #[inline(never)]
 fn lockstep(
     dfa: &dense::DFA<Vec<u32>>,
