@@ -329,6 +329,12 @@ actions: { member_card: drop }
     assert_eq!(o.findings()[0].action, Action::Drop);
     assert_eq!(p.label(o.findings()[1].phi_type), "RX");
 
+    // A whole value that is a number token no built-in pattern fits is
+    // still run past the custom detectors.
+    let p = Profile::compile(&spec("custom: [{name: epoch, regex: '17[0-9]{8}'}]")).unwrap();
+    let o = p.redact_query("v=2&sid=1700000000&pr=129.99");
+    assert_eq!(out(&o), "v=2&sid=[REDACTED:EPOCH]&pr=129.99");
+
     let err = |y: &str| Profile::compile(&spec(y)).unwrap_err().to_string();
     assert!(err("detectors: [email, phone, nope]").starts_with("detectors[2]:"));
     assert!(err("custom: [{name: x, regex: '('}]").starts_with("custom[0].regex:"));

@@ -194,6 +194,10 @@ pub struct Scanner {
     /// The shortest haystack in which a pattern that needs no digit can hit
     /// (`usize::MAX` when every pattern needs one).
     digitless_min_len: usize,
+    /// For each separator set: bit `len` is set when some group may hit a
+    /// number token of `len` bytes using those separators outside any
+    /// field ([`TokenFacts::hits`] with no key and no keyword window).
+    token_may_hit: [u128; token::SEPARATOR_SETS],
 }
 
 /// Inputs to [`Scanner::compile`].
@@ -204,6 +208,27 @@ pub struct ScannerConfig<'a> {
     pub keywords: &'a dyn Fn(PhiType) -> Vec<String>,
     /// Custom detectors (index = position).
     pub custom: &'a [CustomDetectorSpec],
+}
+
+/// [`Scanner::token_may_hit`] for these groups: the table
+/// [`Scanner::skips_number_token`] reads, one [`TokenFacts::hits`] per
+/// group, separator set and length, asked as `scan` asks it for a
+/// haystack outside any field.
+fn token_may_hit(groups: &[Group], context: &ContextIndex) -> [u128; token::SEPARATOR_SETS] {
+    let mut table = [0u128; token::SEPARATOR_SETS];
+    for (seps, lens) in table.iter_mut().enumerate() {
+        for len in 0..token::MAX_TOKEN {
+            let may_hit = groups.iter().any(|g| {
+                g.token
+                    .hits(seps, len, None, |ty| context.window_fits(ty, 0))
+                    != TokenHits::None
+            });
+            if may_hit {
+                *lens |= 1u128 << len;
+            }
+        }
+    }
+    table
 }
 
 fn build_group(
@@ -364,7 +389,9 @@ impl Scanner {
             .enumerate()
             .map(|(i, spec)| compile_custom(i, spec))
             .collect::<Result<Vec<_>, _>>()?;
+        let token_may_hit = token_may_hit(&groups, &context);
         Ok(Scanner {
+            token_may_hit,
             groups,
             prefilter: true,
             ipv6: (cfg.enabled)(PhiType::Ipv6),
@@ -384,6 +411,25 @@ impl Scanner {
     /// prefilters off.
     pub fn may_hit_without_digits(&self, len: usize) -> bool {
         !self.prefilter || !self.custom.is_empty() || len >= self.digitless_min_len
+    }
+
+    /// Whether [`Scanner::scan`] of `hay` outside any field finds nothing
+    /// because `hay` is one number token (`1700000000`,
+    /// `123456789.1700000000`, `129.99`) of a length and with separators
+    /// that no pattern can hit there: the answer `scan` gives through its
+    /// gates and [`TokenFacts`], without a summary or a group. `false`
+    /// (scan it) for anything else, with custom detectors (they are not
+    /// gated) or with the prefilters off.
+    pub fn skips_number_token(&self, hay: &[u8]) -> bool {
+        if !self.prefilter || !self.custom.is_empty() || hay.len() >= token::MAX_TOKEN {
+            return false;
+        }
+        // E-mail and IPv6 need `@`, `%` or `:`, which a token has none of.
+        token::number_token(hay).is_some_and(|seps| {
+            self.token_may_hit
+                .get(seps)
+                .is_some_and(|lens| lens & (1u128 << hay.len()) == 0)
+        })
     }
 
     /// Whether the prefilters are on (the default).
@@ -1083,6 +1129,33 @@ mod tests {
             custom: &[],
         })
         .unwrap()
+    }
+
+    #[test]
+    fn number_tokens_nothing_can_hit_in_are_skipped() {
+        let mut s = scanner();
+        // GA client ids, epoch seconds, prices: no pattern fits them
+        // outside a field.
+        for clean in ["1700000000", "123456789.1700000000", "129.99", "7"] {
+            assert!(s.skips_number_token(clean.as_bytes()), "{clean}");
+            assert!(types(&s, clean).is_empty(), "{clean}");
+        }
+        // Card, phone, IPv4 and date lengths are scanned, as is anything
+        // that is no number token.
+        for scanned in [
+            "4111111111111111",
+            "212-555-0143",
+            "10.1.2.3",
+            "1700000000005",
+            "12ab",
+            "1..2",
+            "1.2.3.4.5.6",
+        ] {
+            assert!(!s.skips_number_token(scanned.as_bytes()), "{scanned}");
+        }
+        assert_eq!(types(&s, "4111111111111111").len(), 1);
+        s.set_prefilter(false);
+        assert!(!s.skips_number_token(b"1700000000"));
     }
 
     fn types(s: &Scanner, text: &str) -> Vec<(PhiType, String)> {

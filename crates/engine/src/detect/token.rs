@@ -21,28 +21,51 @@ use crate::types::PhiType;
 const SEPARATORS: [u8; 3] = [b'.', b'-', b'/'];
 
 /// If `s` is one number token — ASCII digits, joined by single `.`, `-` or
-/// `/` (none first, last or twice in a row) — the separators it uses as a
-/// bit set (bit `i` for `SEPARATORS[i]`).
+/// `/` (none first, last or twice in a row, at most [`MAX_SEPARATORS`] of
+/// them) — the separators it uses as a bit set (bit `i` for
+/// `SEPARATORS[i]`).
 #[inline(never)]
 pub fn number_token(s: &[u8]) -> Option<usize> {
     let mut seps = 0;
+    let mut count = 0;
     let mut after_digit = false;
     for &b in s {
-        if b.is_ascii_digit() {
+        let c = TOKEN_CLASS[usize::from(b)];
+        if c == DIGIT {
             after_digit = true;
             continue;
         }
-        let bit = SEPARATORS.iter().position(|&x| x == b)?;
-        if !after_digit {
+        if c == 0 || !after_digit || count == MAX_SEPARATORS {
             return None;
         }
-        seps |= 1 << bit;
+        seps |= usize::from(c);
+        count += 1;
         after_digit = false;
     }
     after_digit.then_some(seps)
 }
 
-/// Most separators a number token looked at may have.
+/// [`TOKEN_CLASS`] of an ASCII digit.
+const DIGIT: u8 = 0x80;
+
+/// Each byte's part in a number token: [`DIGIT`], a separator's bit
+/// (`1 << i` for `SEPARATORS[i]`), or 0 for a byte a token cannot hold.
+static TOKEN_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = b'0';
+    while b <= b'9' {
+        t[b as usize] = DIGIT;
+        b += 1;
+    }
+    let mut i = 0;
+    while i < SEPARATORS.len() {
+        t[SEPARATORS[i] as usize] = 1 << i;
+        i += 1;
+    }
+    t
+};
+
+/// Most separators a number token may have.
 const MAX_SEPARATORS: usize = 4;
 
 /// [`number_token`] for a haystack holding `digits()` ASCII digits, looked
@@ -90,7 +113,10 @@ struct SepFacts {
 }
 
 /// Token lengths the facts cover (longer tokens are scanned as usual).
-const MAX_TOKEN: usize = 128;
+pub const MAX_TOKEN: usize = 128;
+
+/// How many separator sets there are (the bit sets [`number_token`] returns).
+pub const SEPARATOR_SETS: usize = 1 << SEPARATORS.len();
 
 /// For each pattern of a group and each set of separators, the lengths of
 /// the matches it can have over digits and those separators.
@@ -215,6 +241,7 @@ mod tests {
         assert_eq!(number_token(b"1700000000"), Some(0));
         assert_eq!(number_token(b"123456789.1700000000"), Some(1));
         assert_eq!(number_token(b"2024-01/02.5"), Some(7));
+        assert_eq!(number_token(b"1.2.3.4.5"), Some(1));
         for not in [
             &b""[..],
             b".1",
@@ -225,6 +252,7 @@ mod tests {
             b"1 2",
             b"1,2",
             b"-",
+            b"1.2.3.4.5.6",
         ] {
             assert_eq!(number_token(not), None, "{not:?}");
         }

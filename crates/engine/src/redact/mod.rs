@@ -378,10 +378,16 @@ impl<'p> Run<'p> {
     /// `@`, `%` or `:` and shorter than any pattern that needs none — never
     /// true with custom detectors or the prefilters off). The same
     /// decisions `value` takes step by step, answered from the traits alone.
+    /// Also inert: a number token (digits joined by single `.`, `-`, `/`;
+    /// traits: digits only) in which the scanner can hit nothing outside a
+    /// field ([`Scanner::skips_number_token`](crate::detect::Scanner::skips_number_token)):
+    /// with no letter it is no base64 either.
     pub(crate) fn inert(&self, v: &[u8], traits: Traits) -> bool {
-        !traits.has(Traits::PLUS | Traits::PERCENT | Traits::EQUALS | Traits::BRACKET)
-            && v.len() < codec::MIN_BASE64
-            && self.scan_skips(v, traits)
+        if traits.has(Traits::PLUS | Traits::PERCENT | Traits::EQUALS | Traits::BRACKET) {
+            return false;
+        }
+        (v.len() < codec::MIN_BASE64 && self.scan_skips(v, traits))
+            || (traits.0 == Traits::SCANNABLE && self.profile.scanner.skips_number_token(v))
     }
 
     /// Whether [`Run::scan`] skips `v` (whose traits are `traits`) without
