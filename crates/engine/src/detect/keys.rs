@@ -271,23 +271,53 @@ impl KeyAutomaton {
         }
     }
 
-    /// [`KeyAutomaton::lookup`] for a query-string key: `Segmented` when
-    /// it holds `[`, `]` or `.` (segment separators there), found in the
-    /// same pass.
+    /// [`KeyAutomaton::lookup`] for a query-string key, in one pass. A key
+    /// holding `[`, `]` or `.` has segments: `Segmented` (classify them one
+    /// by one) only when the segment [`KeyTable::classify_form_key`] looks
+    /// up under the others — the last, among the first
+    /// [`MAX_FORM_SEGMENTS`] — names a rule, else `None` (`ep.currency`).
     #[inline]
     fn lookup_form(&self, key: &[u8]) -> FormLookup<'_> {
-        let mut state = root(self.width);
+        let root = root(self.width);
+        let mut state = root;
+        let mut segmented = false;
+        // Whether the current segment has a byte; the non-empty segments
+        // ended so far, and the state the last one ended in.
+        let mut in_segment = false;
+        let mut segments = 0;
+        let mut last = 0;
         for &b in key {
             if matches!(b, b'[' | b']' | b'.') {
+                segmented = true;
+                if in_segment {
+                    segments += 1;
+                    last = state;
+                    state = root;
+                    in_segment = false;
+                }
+                continue;
+            }
+            if !in_segment && segments == MAX_FORM_SEGMENTS {
+                // A segment past those that count.
                 return FormLookup::Segmented;
             }
+            in_segment = true;
             if state != 0 {
                 let at = state as usize + usize::from(self.column[usize::from(b)]);
                 state = self.next.get(at).copied().unwrap_or(0);
             }
         }
-        match self.accepted(state) {
-            Some(rules) => FormLookup::Rules(rules),
+        if !segmented {
+            return match self.accepted(state) {
+                Some(rules) => FormLookup::Rules(rules),
+                None => FormLookup::None,
+            };
+        }
+        if in_segment {
+            last = state;
+        }
+        match self.accepted(last) {
+            Some(_) => FormLookup::Segmented,
             None => FormLookup::None,
         }
     }
@@ -529,7 +559,7 @@ mod tests {
         #[test]
         fn form_key_fast_path_equals_segment_split(
             key in near_key(),
-            seps in proptest::collection::vec((0usize..80, 0u8..3), 0..3),
+            seps in proptest::collection::vec((0usize..80, 0u8..3), 0..12),
         ) {
             let t = KeyTable::with_defaults(|_| true);
             let mut key = key;
@@ -576,6 +606,12 @@ mod tests {
             Some(KeyClass::Builtin(PhiType::PersonName))
         );
         assert_eq!(t.classify_form_key(b"product[name]"), None);
+        assert_eq!(t.classify_form_key(b"ep.currency"), None);
+        // Only the first eight segments count: the eighth is classified.
+        let name = Some(KeyClass::Builtin(PhiType::PersonName));
+        assert_eq!(t.classify_form_key(b"a.b.c.d.e.f.g.customer.name"), None);
+        assert_eq!(t.classify_form_key(b"a.b.c.d.e.f.customer.name.x"), name);
+        assert_eq!(t.classify_form_key(b"a..b.c.d.e.f.customer.name]["), name);
         assert_eq!(
             t.classify_form_key(b"name"),
             Some(KeyClass::Builtin(PhiType::PersonName))
