@@ -401,3 +401,34 @@ fn a_later_settle_pass_can_drop_what_the_first_replaced() {
     let q = b"a=1&x=b:A::46eU@x.io&c=j@x.io";
     assert_eq!(fast.redact(Format::Query, q), slow.redact(Format::Query, q));
 }
+
+#[test]
+fn settled_pairs_charge_the_budget_a_walk_would() {
+    // A pair whose value became a whole marker is not walked again; the
+    // passes after it charge what walking it would spend. At every budget
+    // the outcome (including running out) is the reference's.
+    // The second pass of the first query spends more than the first (the
+    // note's value grows from 21 decoded bytes to 25), so some budgets
+    // run out only there, counting the settled pair's 5-byte key.
+    let queries = [
+        "ph%6Fne=2125550143&note=call+212-555-0143+now",
+        "ep.customer_phone=%2B1%20212%20555%200143",
+        "v=2&ph%6Fne=%2B1%20212%20555%200143&dl=a%3Db",
+        "a=jane%40example.com&b=212-555-0143&c=x%2By",
+        "note=call+212-555-0143+now&e=jane%40example.com",
+    ];
+    for budget in 1..160 {
+        let spec: phiguard_engine::ProfileSpec =
+            serde_yaml::from_str(&format!("limits: {{max_expansion_bytes: {budget}}}"))
+                .expect("spec parses");
+        let fast = Profile::compile(&spec).expect("spec compiles");
+        let slow = fast.without_prefilters();
+        for q in queries {
+            assert_eq!(
+                fast.redact_query(q),
+                slow.redact_query(q),
+                "budget {budget}: {q}"
+            );
+        }
+    }
+}

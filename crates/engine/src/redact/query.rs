@@ -14,6 +14,12 @@ struct PairEdit {
     pair: Range<usize>,
     key: Option<Vec<u8>>,
     value: Option<Edit>,
+    /// `Some(key_spent)` when the pair is settled: only its value changed,
+    /// to a whole marker (`[REDACTED:PHONE]`), so a pass over the output
+    /// finds nothing in it (the key scans as before, the value decodes to
+    /// a marker, which the value redactor passes over) and spends what
+    /// decoding the key spent (`key_spent`) plus the marker, if encoded.
+    settled: Option<usize>,
 }
 
 /// What [`Profile::settle`](crate::profile::Profile)'s passes over a
@@ -22,7 +28,9 @@ struct PairEdit {
 /// verbatim, so it can only find something in the pairs that were
 /// rewritten: a later pass walks only those (its findings, edits and
 /// output are what a walk of every pair gives), charging the expansion
-/// budget up front with what the skipped pairs spent before.
+/// budget up front with what the skipped pairs spent before. A pair
+/// whose value became a whole marker is settled (see `PairEdit`): later
+/// passes skip it too, charging what walking it would spend.
 #[derive(Debug, Default)]
 pub(crate) struct Rescan {
     /// In: the starts of the pairs to walk (`None`: every pair).
@@ -171,6 +179,10 @@ pub(crate) fn walk_rescan(
     rescan: &mut Rescan,
 ) -> Result<Option<Vec<u8>>, UnscannableReason> {
     run.spend(rescan.clean_spent)?;
+    if rescan.only.as_ref().is_some_and(Vec::is_empty) {
+        // Nothing left to walk: every rewritten pair settled.
+        return Ok(None);
+    }
     walk_tracked(run, q, &Origin::Exact(0), &PathRef::None, 0, Some(rescan))
 }
 
@@ -240,6 +252,7 @@ fn walk_pairs(
         } else {
             piece.key
         };
+        let key_spent = run.spent() - spent_before;
         let key_edit = scan_key(run, key, key_traits, key_raw, pair.start, origin);
         let mut value_edit = None;
         if let Some(eq) = piece.eq {
@@ -263,10 +276,17 @@ fn walk_pairs(
             value_edit = run.value_with_traits(value, value_traits, &field, &vorigin, depth)?;
         }
         if key_edit.is_some() || value_edit.is_some() {
+            let settled = match &value_edit {
+                Some(Edit::Replace(b)) if key_edit.is_none() => {
+                    super::action::is_marker(b.trim_ascii()).then_some(key_spent)
+                }
+                _ => None,
+            };
             edits.push(PairEdit {
                 pair,
                 key: key_edit.map(|(bytes, _)| bytes),
                 value: value_edit,
+                settled,
             });
         } else if let Some(r) = rescan.as_mut() {
             r.clean_spent += run.spent() - spent_before;
@@ -275,8 +295,7 @@ fn walk_pairs(
     if edits.is_empty() {
         return Ok(None);
     }
-    let rewritten = rescan.map(|r| &mut r.rewritten);
-    Ok(Some(rebuild(q, &edits, rewritten)))
+    Ok(Some(rebuild(q, &edits, rescan)))
 }
 
 /// Whether the pair `piece` of `q` (key `key_raw`) comes out of the walk
@@ -333,8 +352,10 @@ fn scan_key(
 }
 
 /// Re-emits the query with edited pairs re-encoded and dropped pairs
-/// removed; appends the output start of each re-encoded pair to `rewritten`.
-fn rebuild(q: &[u8], edits: &[PairEdit], mut rewritten: Option<&mut Vec<usize>>) -> Vec<u8> {
+/// removed. For a settle pass: appends the output start of each
+/// re-encoded pair that is not settled to `rewritten`, and adds what a
+/// walk of each settled one would spend to `clean_spent`.
+fn rebuild(q: &[u8], edits: &[PairEdit], mut rescan: Option<&mut Rescan>) -> Vec<u8> {
     let mut out = Vec::with_capacity(q.len());
     let mut cursor = 0;
     let mut need_amp = false;
@@ -366,8 +387,8 @@ fn rebuild(q: &[u8], edits: &[PairEdit], mut rewritten: Option<&mut Vec<usize>>)
             out.push(b'&');
         }
         need_amp = true;
-        if let Some(r) = rewritten.as_mut() {
-            r.push(out.len());
+        if let Some(r) = rescan.as_mut().filter(|_| e.settled.is_none()) {
+            r.rewritten.push(out.len());
         }
         match &e.key {
             Some(k) => out.extend_from_slice(k),
@@ -376,7 +397,16 @@ fn rebuild(q: &[u8], edits: &[PairEdit], mut rewritten: Option<&mut Vec<usize>>)
         if let Some(v) = value_raw {
             out.push(b'=');
             match &e.value {
-                Some(Edit::Replace(b)) => codec::percent_encode(b, &mut out),
+                Some(Edit::Replace(b)) => {
+                    let at = out.len();
+                    codec::percent_encode(b, &mut out);
+                    if let (Some(r), Some(key_spent)) = (rescan.as_mut(), e.settled) {
+                        // A walk decodes the value (back to `b`) only if
+                        // it holds a `%` or `+`.
+                        let decodes = out[at..].iter().any(|&c| matches!(c, b'%' | b'+'));
+                        r.clean_spent += key_spent + if decodes { b.len() } else { 0 };
+                    }
+                }
                 _ => out.extend_from_slice(v),
             }
         }
