@@ -162,14 +162,19 @@ impl Engine {
 
     /// Whether an unanchored search of `hay` from `at` to its end may find
     /// a match: `false` is exact (no match); decided by four interleaved
-    /// DFA walks when the rest of `hay` is long enough for them to pay.
+    /// DFA walks when the rest of `hay` is long enough for them to pay,
+    /// by one walk when it is short.
     fn may_match_from(&self, hay: &[u8], at: usize) -> bool {
-        match self {
-            Engine::Dense(d) if hay.len().saturating_sub(at) >= chains::MIN_LEN => d
-                .chains
-                .as_ref()
-                .is_none_or(|c| c.may_match(d.re.forward(), hay, at)),
-            _ => true,
+        let Engine::Dense(d) = self else {
+            return true;
+        };
+        let Some(c) = &d.chains else {
+            return true;
+        };
+        if hay.len().saturating_sub(at) >= chains::MIN_LEN {
+            c.may_match(d.re.forward(), hay, at)
+        } else {
+            c.may_match_short(d.re.forward(), hay, at)
         }
     }
 }
