@@ -98,8 +98,7 @@ const ONES: u64 = u64::from_le_bytes([1; 8]);
 /// Whether any byte of the word `w` equals `b` (SWAR zero-byte test).
 #[inline]
 pub(crate) fn word_has(w: u64, b: u8) -> bool {
-    let x = w ^ (ONES * u64::from(b));
-    x.wrapping_sub(ONES) & !x & (ONES << 7) != 0
+    zero_bytes(w, b) != 0
 }
 
 /// The byte a valid `%XX` escape at `s[i]` stands for.
@@ -111,43 +110,58 @@ fn escape_at(s: &[u8], i: usize) -> Option<u8> {
 }
 
 /// Appends `s` decoded to `out`; `first` is the position of its first
-/// `%`/`+` (or `s.len()`). Plain bytes are copied a word at a time while a
-/// word holds no `%` (or `+`), one by one near escapes: no search or copy
-/// call per run.
+/// `%`/`+` (or `s.len()`). Plain bytes are copied a word at a time: a word
+/// with a `%` (or `+`) is copied whole and the output advanced to just
+/// before its first one, which its SWAR mask names exactly. No search or
+/// copy call per run, and no per-byte capacity check: decoding never
+/// lengthens, so the output is sized to the input once and cut at the end.
 fn decode_from(s: &[u8], plus: bool, first: usize, out: &mut Vec<u8>) {
-    out.reserve(s.len());
     out.extend_from_slice(&s[..first]);
-    let mut i = first;
-    while let Some(&b) = s.get(i) {
-        if b == b'%' {
-            match escape_at(s, i) {
-                Some(v) => {
-                    out.push(v);
-                    i += 3;
-                }
-                None => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        if plus && b == b'+' {
-            out.push(b' ');
-            i += 1;
-            continue;
-        }
-        if let Some(word) = s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+    let rest = &s[first..];
+    let base = out.len();
+    out.resize(base + rest.len(), 0);
+    let dst = &mut out[base..];
+    // `o <= i` throughout: each step writes at most as many bytes as it reads.
+    let (mut i, mut o) = (0, 0);
+    while i < rest.len() {
+        if let Some(word) = rest.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
             let w = u64::from_le_bytes(word);
-            if !(word_has(w, b'%') || (plus && word_has(w, b'+'))) {
-                out.extend_from_slice(&word);
+            let specials = zero_bytes(w, b'%') | if plus { zero_bytes(w, b'+') } else { 0 };
+            // `o + 8 <= i + 8 <= rest.len()`: the word fits.
+            if let Some(d) = dst.get_mut(o..o + 8) {
+                d.copy_from_slice(&word);
+            }
+            if specials == 0 {
                 i += 8;
+                o += 8;
                 continue;
             }
+            let plain = specials.trailing_zeros() as usize / 8;
+            i += plain;
+            o += plain;
         }
-        out.push(b);
-        i += 1;
+        let Some(&b) = rest.get(i) else { break };
+        let (v, read) = match b {
+            b'%' => escape_at(rest, i).map_or((b'%', 1), |v| (v, 3)),
+            b'+' if plus => (b' ', 1),
+            _ => (b, 1),
+        };
+        if let Some(d) = dst.get_mut(o) {
+            *d = v;
+        }
+        i += read;
+        o += 1;
     }
+    out.truncate(base + o);
+}
+
+/// The high bit of each byte of `w` that equals `b`, exact up to the
+/// lowest such byte (a borrow may also mark bytes above it): its
+/// `trailing_zeros() / 8` is the first one's index.
+#[inline]
+fn zero_bytes(w: u64, b: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & (ONES << 7)
 }
 
 /// Bytes kept literal when re-encoding a value: RFC 3986 unreserved plus a few
