@@ -49,9 +49,11 @@ pub fn credit_card(s: &[u8]) -> bool {
         return false;
     };
     let len = ds.len();
-    if !(13..=19).contains(&len) || !luhn_digits(ds) {
+    if !(13..=19).contains(&len) {
         return false;
     }
+    // The brand first: most card-length numbers that are not cards (epoch
+    // milliseconds, order ids) fail it without a Luhn pass.
     let prefix = |n: usize| ds[..n].iter().fold(0u32, |a, &d| a * 10 + u32::from(d));
     let (p1, p2, p3, p4, p6) = (prefix(1), prefix(2), prefix(3), prefix(4), prefix(6));
     let brand_ok = match p1 {
@@ -72,7 +74,7 @@ pub fn credit_card(s: &[u8]) -> bool {
         }
         _ => false,
     };
-    brand_ok && !ds.iter().all(|&d| d == ds[0])
+    brand_ok && luhn_digits(ds) && !ds.iter().all(|&d| d == ds[0])
 }
 
 /// SSA rules: area not 000/666/900–999, group not 00, serial not 0000, and not a
