@@ -166,7 +166,7 @@ fn zero_bytes(w: u64, b: u8) -> u64 {
 
 /// Bytes kept literal when re-encoding a value: RFC 3986 unreserved plus a few
 /// sub-delimiters that are safe inside a query value (`[`, `]`, `:` keep masks readable).
-fn keep_literal(b: u8) -> bool {
+const fn keep_literal(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -189,14 +189,33 @@ fn keep_literal(b: u8) -> bool {
 /// Percent-encodes `s` for a query/form value (space as `%20`).
 pub fn percent_encode(s: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s {
-        if keep_literal(b) {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
-        }
+    // Runs of literal bytes (all of a mask like `[REDACTED:PHONE]`) are
+    // copied whole.
+    let mut rest = s;
+    while !rest.is_empty() {
+        let run = rest
+            .iter()
+            .position(|&b| !LITERAL[usize::from(b)])
+            .unwrap_or(rest.len());
+        out.extend_from_slice(&rest[..run]);
+        let Some((&b, tail)) = rest[run..].split_first() else {
+            break;
+        };
+        out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        rest = tail;
     }
 }
+
+/// [`keep_literal`] of each byte.
+static LITERAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = keep_literal(b as u8);
+        b += 1;
+    }
+    t
+};
 
 /// Shortest blob considered for base64 decoding.
 pub const MIN_BASE64: usize = 16;
@@ -466,6 +485,24 @@ mod tests {
             let decoded = percent_decode(&s, plus);
             let want = reference_decode(&s, plus);
             proptest::prop_assert_eq!(&*decoded, want.as_slice());
+        }
+
+        #[test]
+        fn percent_encode_is_byte_by_byte_and_decodes_back(
+            s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let mut out = b"x".to_vec();
+            percent_encode(&s, &mut out);
+            let mut want = b"x".to_vec();
+            for &b in &s {
+                if keep_literal(b) {
+                    want.push(b);
+                } else {
+                    want.extend_from_slice(format!("%{b:02X}").as_bytes());
+                }
+            }
+            proptest::prop_assert_eq!(&out, &want);
+            proptest::prop_assert_eq!(&*percent_decode(&out[1..], false), s.as_slice());
         }
     }
 

@@ -74,10 +74,10 @@ impl PathRef<'_> {
     fn render(&self) -> Option<String> {
         match self {
             PathRef::None => None,
-            PathRef::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            PathRef::Bytes(b) => Some(lossy_string(b)),
             PathRef::Under(p, b) => match p.render() {
                 Some(p) if !p.is_empty() => Some(format!("{p}.{}", String::from_utf8_lossy(b))),
-                _ => Some(String::from_utf8_lossy(b).into_owned()),
+                _ => Some(lossy_string(b)),
             },
         }
     }
@@ -85,6 +85,16 @@ impl PathRef<'_> {
     /// Renders into an owned string for nesting (`None` → empty).
     pub(crate) fn to_prefix(self) -> String {
         self.render().unwrap_or_default()
+    }
+}
+
+/// `b` as a string, invalid UTF-8 replaced: `str::from_utf8`'s ASCII fast
+/// path first, as keys nearly always are valid (`from_utf8_lossy` walks
+/// them in chunks at several times the cost).
+fn lossy_string(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
     }
 }
 
