@@ -36,6 +36,12 @@ const CHAINS: usize = 4;
 /// segments get too short to amortise starting four chains).
 pub const MIN_LEN: usize = 64;
 
+/// Haystack bytes left below which one walk ([`Chains::may_match_short`])
+/// goes before the search: the search's set-up outweighs its faster
+/// steps there (from 32 bytes on they cost about the same; callgrind on
+/// the benchmark's query and JSON payloads).
+pub const SHORT_LEN: usize = 32;
+
 /// How far a chain may walk past its segment before it gives up and lets
 /// the ordinary search decide. On text a chain is back in its start state
 /// a few bytes past its segment; text that keeps a partial match alive
@@ -134,10 +140,11 @@ impl Chains {
 }
 
 impl Chains {
-    /// [`Chains::may_match`] for a short rest of `hay` (below [`MIN_LEN`]
-    /// bytes): one unanchored walk to the end, exact both ways. It costs
-    /// a load and a compare a byte, where the ordinary search of a value
-    /// like `45je3b10` spends most of its ~200 instructions setting up.
+    /// [`Chains::may_match`] for a short rest of `hay` (below
+    /// [`SHORT_LEN`] bytes): one unanchored walk to the end, exact both
+    /// ways. It costs a load and a compare a byte, where the ordinary
+    /// search of a value like `45je3b10` spends most of its ~200
+    /// instructions setting up.
     pub fn may_match_short(&self, dfa: &dense::DFA<Vec<u32>>, hay: &[u8], at: usize) -> bool {
         let mut sid = self.start_at(hay, at);
         for &b in hay.get(at..).unwrap_or_default() {

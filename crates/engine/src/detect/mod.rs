@@ -163,7 +163,7 @@ impl Engine {
     /// Whether an unanchored search of `hay` from `at` to its end may find
     /// a match: `false` is exact (no match); decided by four interleaved
     /// DFA walks when the rest of `hay` is long enough for them to pay,
-    /// by one walk when it is short.
+    /// by one walk when it is short ([`chains::SHORT_LEN`]).
     fn may_match_from(&self, hay: &[u8], at: usize) -> bool {
         let Engine::Dense(d) = self else {
             return true;
@@ -171,10 +171,11 @@ impl Engine {
         let Some(c) = &d.chains else {
             return true;
         };
-        if hay.len().saturating_sub(at) >= chains::MIN_LEN {
+        let rest = hay.len().saturating_sub(at);
+        if rest >= chains::MIN_LEN {
             c.may_match(d.re.forward(), hay, at)
         } else {
-            c.may_match_short(d.re.forward(), hay, at)
+            rest >= chains::SHORT_LEN || c.may_match_short(d.re.forward(), hay, at)
         }
     }
 }
