@@ -137,9 +137,7 @@ impl Chains {
         }
         false
     }
-}
 
-impl Chains {
     /// [`Chains::may_match`] for a short rest of `hay` (below
     /// [`SHORT_LEN`] bytes): one unanchored walk to the end, exact both
     /// ways. It costs a load and a compare a byte, where the ordinary
