@@ -293,13 +293,19 @@ mod tests {
         assert!(!chains.may_match(re.forward(), &text, 0));
     }
 
+    /// Haystacks of up to `max` bytes from the patterns' alphabet, a few
+    /// letters, a line feed and a non-ASCII byte.
+    fn haystack(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            proptest::sample::select(b"0123456789 .-,/:aAjnM Stev+\n\xff".to_vec()),
+            0..max,
+        )
+    }
+
     proptest! {
         #[test]
         fn equals_the_plain_search(
-            hay in proptest::collection::vec(
-                proptest::sample::select(b"0123456789 .-,/:aAjnM Stev+\n\xff".to_vec()),
-                0..300,
-            ),
+            hay in haystack(300),
             at in 0usize..300,
         ) {
             let re = regex();
@@ -316,10 +322,7 @@ mod tests {
 
         #[test]
         fn the_short_walk_is_the_plain_search(
-            hay in proptest::collection::vec(
-                proptest::sample::select(b"0123456789 .-,/:aAjnM Stev+\n\xff".to_vec()),
-                0..80,
-            ),
+            hay in haystack(80),
             at in 0usize..80,
         ) {
             // Exact both ways: it says "yes" exactly when there is a match.
