@@ -140,22 +140,15 @@ fn check_digits(check: Check) -> usize {
 /// prefilters skip most text and whose dense build would take seconds.
 #[derive(Clone, Debug)]
 enum Engine {
-    Dense(Box<Dense>),
+    Dense(Box<Chains>),
     Lazy(meta::Regex),
-}
-
-/// A dense DFA regex and its start states for [`Chains`].
-#[derive(Clone, Debug)]
-struct Dense {
-    re: DfaRegex,
-    chains: Option<Chains>,
 }
 
 impl Engine {
     fn search(&self, input: &Input<'_>) -> Option<regex_automata::Match> {
         match self {
             // ASCII-only patterns have no quit bytes, so a search cannot fail.
-            Engine::Dense(d) => d.re.try_search(input).ok().flatten(),
+            Engine::Dense(c) => c.regex().try_search(input).ok().flatten(),
             Engine::Lazy(re) => re.search(input),
         }
     }
@@ -165,17 +158,14 @@ impl Engine {
     /// DFA walks when the rest of `hay` is long enough for them to pay,
     /// by one walk when it is short ([`chains::SHORT_LEN`]).
     fn may_match_from(&self, hay: &[u8], at: usize) -> bool {
-        let Engine::Dense(d) = self else {
-            return true;
-        };
-        let Some(c) = &d.chains else {
+        let Engine::Dense(c) = self else {
             return true;
         };
         let rest = hay.len().saturating_sub(at);
         if rest >= chains::MIN_LEN {
-            c.may_match(d.re.forward(), hay, at)
+            c.may_match(hay, at)
         } else {
-            rest >= chains::SHORT_LEN || c.may_match_short(d.re.forward(), hay, at)
+            rest >= chains::SHORT_LEN || c.may_match_short(hay, at)
         }
     }
 }
@@ -275,8 +265,10 @@ fn build_group(
             )
             .build_many(sources)
             .map_err(|e| EngineError::Internal(e.to_string()))?;
-        let chains = Chains::new(re.forward());
-        Engine::Dense(Box::new(Dense { re, chains }))
+        let chains = Chains::new(re).ok_or_else(|| {
+            EngineError::Internal("a dense DFA without unanchored start states".to_string())
+        })?;
+        Engine::Dense(Box::new(chains))
     } else {
         Engine::Lazy(
             meta::Builder::new()
