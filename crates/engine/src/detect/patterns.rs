@@ -170,7 +170,10 @@ pub fn builtin() -> Vec<PatternDef> {
         num(T::DateOfBirth, "", Check::Date, Context::Required),
         num(
             T::Ipv4,
-            r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b",
+            // Octets 0-255 without leading zeros, as `validate::ipv4` checks:
+            // the DFA never matches `10.1.300.5`, so a log line with an
+            // invalid address costs no search, validation or retry.
+            r"\b(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\b",
             Check::Ipv4,
             Context::Free,
         ),
@@ -290,3 +293,68 @@ pub const KEYWORD_VALUE_TYPES: [PhiType; 4] = [
     PhiType::Passport,
     PhiType::DriverLicense,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use regex_automata::meta::Regex;
+    use regex_automata::{Anchored, Input};
+
+    /// The IPv4 pattern's anchored match at each position of `hay`.
+    fn anchored_ends(re: &Regex, hay: &[u8]) -> Vec<Option<usize>> {
+        (0..=hay.len())
+            .map(|at| {
+                let input = Input::new(hay).range(at..).anchored(Anchored::Yes);
+                re.find(input).map(|m| m.end())
+            })
+            .collect()
+    }
+
+    fn ipv4() -> Regex {
+        let def = builtin()
+            .into_iter()
+            .find(|d| d.ty == PhiType::Ipv4)
+            .unwrap();
+        Regex::new(def.regex).unwrap()
+    }
+
+    proptest! {
+        /// The IPv4 pattern spells out `validate::ipv4`'s octet rules, so it
+        /// matches exactly where the plain dotted-number pattern matches
+        /// and the validator accepts (the validator still rejects
+        /// `0.0.0.0`): at every position, the same match or none.
+        #[test]
+        fn ipv4_pattern_is_the_validated_dotted_number(
+            hay in proptest::collection::vec(
+                proptest::sample::select(b"0123456789012345.....2255 -x".to_vec()),
+                0..40,
+            ),
+        ) {
+            let tight = ipv4();
+            let loose = Regex::new(r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b").unwrap();
+            let validated: Vec<Option<usize>> = anchored_ends(&loose, &hay)
+                .into_iter()
+                .enumerate()
+                .map(|(at, end)| {
+                    end.filter(|&e| {
+                        let s = &hay[at..e];
+                        crate::detect::validate::ipv4(s) || s == b"0.0.0.0"
+                    })
+                })
+                .collect();
+            prop_assert_eq!(anchored_ends(&tight, &hay), validated);
+        }
+    }
+
+    #[test]
+    fn ipv4_pattern_takes_valid_octets_only() {
+        let re = ipv4();
+        for ok in ["203.0.113.7", "255.255.255.255", "10.0.0.1", "0.0.0.0"] {
+            assert!(re.is_match(ok), "{ok}");
+        }
+        for bad in ["10.1.300.5", "256.1.1.1", "01.2.3.4", "1.2.3.04", "1.2.3"] {
+            assert!(!re.is_match(bad), "{bad}");
+        }
+    }
+}
