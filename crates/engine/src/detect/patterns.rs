@@ -145,7 +145,8 @@ pub fn builtin() -> Vec<PatternDef> {
         ),
         num(
             T::CreditCard,
-            r"\b(?:[0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4}[ \-][0-9]{1,7}|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5}|[0-9]{13,19})\b",
+            // Every brand `validate::credit_card` accepts starts with 2-6.
+            r"\b(?:[2-6][0-9]{3}[ \-][0-9]{4}[ \-][0-9]{4}[ \-][0-9]{1,7}|[2-6][0-9]{3}[ \-][0-9]{6}[ \-][0-9]{4,5}|[2-6][0-9]{12,18})\b",
             Check::Card,
             Context::Free,
         ),
@@ -300,8 +301,9 @@ mod tests {
     use proptest::prelude::*;
     use regex_automata::meta::Regex;
     use regex_automata::{Anchored, Input};
+    use std::sync::OnceLock;
 
-    /// The IPv4 pattern's anchored match at each position of `hay`.
+    /// `re`'s anchored match end at each position of `hay`.
     fn anchored_ends(re: &Regex, hay: &[u8]) -> Vec<Option<usize>> {
         (0..=hay.len())
             .map(|at| {
@@ -311,12 +313,19 @@ mod tests {
             .collect()
     }
 
-    fn ipv4() -> Regex {
-        let def = builtin()
-            .into_iter()
-            .find(|d| d.ty == PhiType::Ipv4)
-            .unwrap();
-        Regex::new(def.regex).unwrap()
+    /// The built-in pattern of `ty`, compiled once per type.
+    fn pattern(ty: PhiType) -> &'static Regex {
+        static IPV4: OnceLock<Regex> = OnceLock::new();
+        static CARD: OnceLock<Regex> = OnceLock::new();
+        let cell = match ty {
+            PhiType::Ipv4 => &IPV4,
+            PhiType::CreditCard => &CARD,
+            _ => unreachable!("no test compiles {ty:?}"),
+        };
+        cell.get_or_init(|| {
+            let def = builtin().into_iter().find(|d| d.ty == ty).unwrap();
+            Regex::new(def.regex).unwrap()
+        })
     }
 
     proptest! {
@@ -331,7 +340,7 @@ mod tests {
                 0..40,
             ),
         ) {
-            let tight = ipv4();
+            let tight = pattern(PhiType::Ipv4);
             let loose = Regex::new(r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b").unwrap();
             let validated: Vec<Option<usize>> = anchored_ends(&loose, &hay)
                 .into_iter()
@@ -343,13 +352,69 @@ mod tests {
                     })
                 })
                 .collect();
-            prop_assert_eq!(anchored_ends(&tight, &hay), validated);
+            prop_assert_eq!(anchored_ends(tight, &hay), validated);
+        }
+    }
+
+    proptest! {
+        /// The card pattern only leaves out numbers whose first digit no
+        /// brand has, which `validate::credit_card` rejects: where the
+        /// plain pattern matches, the card pattern matches the same bytes
+        /// or the validator rejects them.
+        #[test]
+        fn card_pattern_leaves_out_only_what_the_validator_rejects(
+            hay in proptest::collection::vec(
+                proptest::sample::select(b"01234567890123456789 -x".to_vec()),
+                0..60,
+            ),
+        ) {
+            let tight = pattern(PhiType::CreditCard);
+            let loose = Regex::new(
+                r"\b(?:[0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4}[ \-][0-9]{1,7}|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5}|[0-9]{13,19})\b",
+            )
+            .unwrap();
+            let ends = anchored_ends(tight, &hay).into_iter().zip(anchored_ends(&loose, &hay));
+            for (at, (tight, loose)) in ends.enumerate() {
+                match (tight, loose) {
+                    (Some(t), l) => prop_assert_eq!(Some(t), l, "at {}", at),
+                    (None, Some(l)) => {
+                        prop_assert!(!crate::detect::validate::credit_card(&hay[at..l]), "at {}", at)
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// Every number the validator takes as a card (any first digit,
+        /// 13-19 digits with the Luhn check digit set) is matched whole.
+        #[test]
+        fn card_pattern_matches_every_valid_card(
+            body in proptest::collection::vec(0u8..10, 12..19),
+        ) {
+            // The check digit that makes `body` + it pass Luhn.
+            let sum: u32 = body
+                .iter()
+                .rev()
+                .enumerate()
+                .map(|(i, &d)| {
+                    let d = u32::from(d);
+                    if i % 2 == 0 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+                })
+                .sum();
+            let check = ((10 - sum % 10) % 10) as u8;
+            let number: Vec<u8> = body.iter().chain([&check]).map(|d| b'0' + d).collect();
+            let re = pattern(PhiType::CreditCard);
+            if crate::detect::validate::credit_card(&number) {
+                prop_assert_eq!(anchored_ends(re, &number)[0], Some(number.len()));
+            }
         }
     }
 
     #[test]
     fn ipv4_pattern_takes_valid_octets_only() {
-        let re = ipv4();
+        let re = pattern(PhiType::Ipv4);
         for ok in ["203.0.113.7", "255.255.255.255", "10.0.0.1", "0.0.0.0"] {
             assert!(re.is_match(ok), "{ok}");
         }
