@@ -122,6 +122,10 @@ pub fn render(profile: &Profile, ty: PhiType, action: Action, value: &[u8], out:
 /// Whether a whole value is already a mask or pseudonym this engine wrote
 /// (so redacting twice changes nothing and reports nothing).
 pub fn is_marker(v: &[u8]) -> bool {
+    // Most values start with neither marker's first byte: one compare.
+    if !matches!(v.first(), Some(b'[' | b'P')) {
+        return false;
+    }
     (v.starts_with(b"[REDACTED:") && v.ends_with(b"]") && !v[1..v.len() - 1].contains(&b'['))
         || (v.starts_with(b"PSEUDO_")
             && v.len() <= 96
