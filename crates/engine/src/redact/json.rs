@@ -111,8 +111,7 @@ struct Walker<'a, 'r, 'p> {
     /// Key path (`a.b[2].c`) as raw key bytes; rendered (lossily, for
     /// keys that are not UTF-8) only when a finding needs it.
     path: Vec<u8>,
-    /// Decoded key bytes of the enclosing keys, and each key's range in `keys`.
-    keys: Vec<u8>,
+    /// Where each enclosing key's decoded bytes are in `path`.
     key_ranges: Vec<Range<usize>>,
     /// Reused member lists, one per nesting level.
     member_bufs: Vec<Vec<Member>>,
@@ -132,7 +131,6 @@ const MEMBERS_HINT: usize = 16;
 /// allocate and free them for each one.
 struct Buffers {
     path: Vec<u8>,
-    keys: Vec<u8>,
     key_ranges: Vec<Range<usize>>,
     member_bufs: Vec<Vec<Member>>,
 }
@@ -152,7 +150,6 @@ impl Buffers {
         SPARE.with(Cell::take).unwrap_or_else(|| {
             Box::new(Buffers {
                 path: Vec::with_capacity(64),
-                keys: Vec::with_capacity(64),
                 key_ranges: Vec::with_capacity(8),
                 member_bufs: Vec::with_capacity(8),
             })
@@ -168,14 +165,12 @@ impl Buffers {
             .map(|m| m.capacity() * std::mem::size_of::<Member>())
             .sum();
         let bytes = self.path.capacity()
-            + self.keys.capacity()
             + self.key_ranges.capacity() * std::mem::size_of::<Range<usize>>()
             + members;
         if bytes > KEEP_BYTES {
             return;
         }
         self.path.clear();
-        self.keys.clear();
         self.key_ranges.clear();
         SPARE.with(|spare| spare.set(Some(self)));
     }
@@ -374,7 +369,6 @@ impl<'a, 'r, 'p> Walker<'a, 'r, 'p> {
             dec_depth,
             splices: Vec::new(),
             path: std::mem::take(&mut bufs.path),
-            keys: std::mem::take(&mut bufs.keys),
             key_ranges: std::mem::take(&mut bufs.key_ranges),
             member_bufs: std::mem::take(&mut bufs.member_bufs),
             only,
@@ -387,7 +381,6 @@ impl<'a, 'r, 'p> Walker<'a, 'r, 'p> {
     fn into_buffers(self, bufs: &mut Buffers) -> Vec<Splice> {
         *bufs = Buffers {
             path: self.path,
-            keys: self.keys,
             key_ranges: self.key_ranges,
             member_bufs: self.member_bufs,
         };
@@ -397,7 +390,12 @@ impl<'a, 'r, 'p> Walker<'a, 'r, 'p> {
 
 impl Walker<'_, '_, '_> {
     fn ws(&mut self) {
-        while self.pos < self.s.len() && matches!(self.s[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
+        // Every JSON whitespace byte is at most `' '`: one compare for the
+        // usual next byte (compact documents have none).
+        while let Some(&b) = self.s.get(self.pos) {
+            if b > b' ' || !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                break;
+            }
             self.pos += 1;
         }
     }
@@ -435,11 +433,17 @@ impl Walker<'_, '_, '_> {
                 if !self.wanted(r.start) {
                     return Ok(false);
                 }
-                let digits = self.s[r.clone()]
-                    .iter()
-                    .filter(|b| b.is_ascii_digit())
-                    .count();
-                if key.is_some() || digits >= 13 {
+                // An unkeyed number is looked at only with 13 digits or
+                // more (a card); shorter tokens are not counted.
+                let long = || {
+                    r.len() >= 13
+                        && self.s[r.clone()]
+                            .iter()
+                            .filter(|b| b.is_ascii_digit())
+                            .count()
+                            >= 13
+                };
+                if key.is_some() || long() {
                     self.scalar(r, None, key)
                 } else {
                     Ok(false)
@@ -647,12 +651,11 @@ impl Walker<'_, '_, '_> {
             let raw_key = &self.s[kr.start + 1..kr.end - 1];
             let key = unescape(raw_key, escaped)?;
             let path_len = self.path.len();
-            let keys_len = self.keys.len();
             if !self.path.is_empty() {
                 self.path.push(b'.');
             }
+            let key_start = self.path.len();
             self.path.extend_from_slice(&key);
-            self.keys.extend_from_slice(&key);
             // A settle pass that redacts only values sees every key as
             // an earlier pass did, which found nothing in it.
             let mut dropped = self.only.is_none() && self.scan_key(&key, kr.clone())?;
@@ -660,17 +663,16 @@ impl Walker<'_, '_, '_> {
             self.expect(b':')?;
             self.ws();
             let class = if self.needs_class() {
-                let keys = &self.keys;
-                let parents = self.key_ranges.iter().map(|r| &keys[r.clone()]);
+                let path = &self.path;
+                let parents = self.key_ranges.iter().map(|r| &path[r.clone()]);
                 self.run.profile.keys.classify(&key, parents, false)
             } else {
                 None
             };
-            self.key_ranges.push(keys_len..self.keys.len());
+            self.key_ranges.push(key_start..self.path.len());
             dropped |= self.value(class, depth)?;
             let end = self.pos;
             self.key_ranges.pop();
-            self.keys.truncate(keys_len);
             self.path.truncate(path_len);
             members.push(Member {
                 start,
