@@ -328,6 +328,11 @@ mod tests {
         })
     }
 
+    /// Haystacks of up to `max` bytes drawn from `alphabet`.
+    fn hay(alphabet: &[u8], max: usize) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(proptest::sample::select(alphabet.to_vec()), 0..max)
+    }
+
     proptest! {
         /// The IPv4 pattern spells out `validate::ipv4`'s octet rules, so it
         /// matches exactly where the plain dotted-number pattern matches
@@ -335,10 +340,7 @@ mod tests {
         /// `0.0.0.0`): at every position, the same match or none.
         #[test]
         fn ipv4_pattern_is_the_validated_dotted_number(
-            hay in proptest::collection::vec(
-                proptest::sample::select(b"0123456789012345.....2255 -x".to_vec()),
-                0..40,
-            ),
+            hay in hay(b"0123456789012345.....2255 -x", 40),
         ) {
             let tight = pattern(PhiType::Ipv4);
             let loose = Regex::new(r"\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b").unwrap();
@@ -354,19 +356,14 @@ mod tests {
                 .collect();
             prop_assert_eq!(anchored_ends(tight, &hay), validated);
         }
-    }
 
-    proptest! {
         /// The card pattern only leaves out numbers whose first digit no
         /// brand has, which `validate::credit_card` rejects: where the
         /// plain pattern matches, the card pattern matches the same bytes
         /// or the validator rejects them.
         #[test]
         fn card_pattern_leaves_out_only_what_the_validator_rejects(
-            hay in proptest::collection::vec(
-                proptest::sample::select(b"01234567890123456789 -x".to_vec()),
-                0..60,
-            ),
+            hay in hay(b"01234567890123456789 -x", 60),
         ) {
             let tight = pattern(PhiType::CreditCard);
             let loose = Regex::new(
@@ -384,9 +381,7 @@ mod tests {
                 }
             }
         }
-    }
 
-    proptest! {
         /// Every number the validator takes as a card (any first digit,
         /// 13-19 digits with the Luhn check digit set) is matched whole.
         #[test]
