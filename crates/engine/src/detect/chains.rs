@@ -52,7 +52,7 @@ const PAST_SEGMENT: usize = 64;
 
 /// A dense DFA regex and the unanchored start states of its forward DFA,
 /// by the byte before the search start. It owns the regex so that every
-/// state id it steps from is one of that DFA's (see [`step`]).
+/// state id it steps from is one of that DFA's (see `Chains::step`).
 #[derive(Clone, Debug)]
 pub struct Chains {
     /// The regex whose forward DFA the walks step through.
