@@ -234,6 +234,12 @@ mod tests {
         RE.get_or_init(build)
     }
 
+    /// Chains over [`regex`]'s DFA, built once.
+    fn chains() -> &'static Chains {
+        static CHAINS: std::sync::OnceLock<Chains> = std::sync::OnceLock::new();
+        CHAINS.get_or_init(|| Chains::new(regex().clone()).unwrap())
+    }
+
     fn build() -> Regex {
         Regex::builder()
             .syntax(
@@ -267,12 +273,11 @@ mod tests {
 
     #[test]
     fn finds_what_the_plain_search_finds() {
-        let re = regex();
-        let chains = Chains::new(re.clone()).unwrap();
+        let (re, chains) = (regex(), chains());
         let line = b"10.1.300.0-lb - - [10/Oct/2023:13:55:07 +0000] \"GET /a?x=1 HTTP/1.1\" 200 1234 \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\" ssn 219-44-5678 at 12 Main St on jan 3, 1985";
         for at in 0..line.len() {
             assert_eq!(
-                chained(re, &chains, line, at),
+                chained(re, chains, line, at),
                 plain(re, line, at),
                 "at {at}"
             );
@@ -284,15 +289,14 @@ mod tests {
 
     #[test]
     fn a_match_across_a_segment_boundary_is_seen() {
-        let re = regex();
-        let chains = Chains::new(re.clone()).unwrap();
+        let (re, chains) = (regex(), chains());
         for pad in 0..80 {
             for tail in 0..40 {
                 for sep in [" ", "-", "."] {
                     let hay = format!("{}+1{sep}555-0143{}", "x ".repeat(pad), " y".repeat(tail));
                     let hay = hay.as_bytes();
                     assert_eq!(
-                        chained(re, &chains, hay, 0),
+                        chained(re, chains, hay, 0),
                         plain(re, hay, 0),
                         "pad {pad} tail {tail}"
                     );
@@ -303,13 +307,12 @@ mod tests {
 
     #[test]
     fn gives_up_where_a_partial_match_never_ends() {
-        let re = regex();
-        let chains = Chains::new(re.clone()).unwrap();
+        let (re, chains) = (regex(), chains());
         // Each `1 ` may begin an address or a phone: no chain is ever back
         // in its start state, so the ordinary search decides.
         let hay = b"1 ".repeat(2000);
         assert!(chains.may_match(&hay, 0));
-        assert_eq!(chained(re, &chains, &hay, 0), plain(re, &hay, 0));
+        assert_eq!(chained(re, chains, &hay, 0), plain(re, &hay, 0));
         // Ordinary text: every chain is back in its start state at once.
         let text = b"the quick brown fox jumps over the lazy dog ".repeat(100);
         assert!(!chains.may_match(&text, 0));
@@ -330,8 +333,7 @@ mod tests {
             hay in haystack(300),
             at in 0usize..300,
         ) {
-            let re = regex();
-            let chains = Chains::new(re.clone()).unwrap();
+            let (re, chains) = (regex(), chains());
             let at = at.min(hay.len());
             let found = plain(re, &hay, at);
             let may = chains.may_match(&hay, at);
@@ -348,8 +350,7 @@ mod tests {
             at in 0usize..80,
         ) {
             // Exact both ways: it says "yes" exactly when there is a match.
-            let re = regex();
-            let chains = Chains::new(re.clone()).unwrap();
+            let (re, chains) = (regex(), chains());
             let at = at.min(hay.len());
             prop_assert_eq!(
                 chains.may_match_short(&hay, at),
@@ -360,8 +361,7 @@ mod tests {
 
     #[test]
     fn the_short_walk_sees_matches_at_either_end() {
-        let re = regex();
-        let chains = Chains::new(re.clone()).unwrap();
+        let (re, chains) = (regex(), chains());
         for (hay, at, want) in [
             (&b"219-44-5678"[..], 0, true),
             (b"x219-44-5678", 1, false),
