@@ -190,10 +190,11 @@ pub struct Scanner {
     /// The shortest haystack in which a pattern that needs no digit can hit
     /// (`usize::MAX` when every pattern needs one).
     digitless_min_len: usize,
-    /// For each separator set: bit `len` is set when some group may hit a
-    /// number token of `len` bytes using those separators outside any
-    /// field ([`TokenFacts::hits`] with no key and no keyword window).
-    token_may_hit: [u128; token::SEPARATOR_SETS],
+    /// For each separator set and leading digit: bit `len` is set when some
+    /// group may hit a number token of `len` bytes that starts with that
+    /// digit and uses those separators, outside any field
+    /// ([`TokenFacts::hits`] with no key and no keyword window).
+    token_may_hit: [[u128; 10]; token::SEPARATOR_SETS],
 }
 
 /// Inputs to [`Scanner::compile`].
@@ -210,17 +211,19 @@ pub struct ScannerConfig<'a> {
 /// [`Scanner::skips_number_token`] reads, one [`TokenFacts::hits`] per
 /// group, separator set and length, asked as `scan` asks it for a
 /// haystack outside any field.
-fn token_may_hit(groups: &[Group], context: &ContextIndex) -> [u128; token::SEPARATOR_SETS] {
-    let mut table = [0u128; token::SEPARATOR_SETS];
-    for (seps, lens) in table.iter_mut().enumerate() {
-        for len in 0..token::MAX_TOKEN {
-            let may_hit = groups.iter().any(|g| {
-                g.token
-                    .hits(seps, len, None, |ty| context.window_fits(ty, 0))
-                    != TokenHits::None
-            });
-            if may_hit {
-                *lens |= 1u128 << len;
+fn token_may_hit(groups: &[Group], context: &ContextIndex) -> [[u128; 10]; token::SEPARATOR_SETS] {
+    let mut table = [[0u128; 10]; token::SEPARATOR_SETS];
+    for (seps, by_digit) in table.iter_mut().enumerate() {
+        for (first, lens) in (b'0'..=b'9').zip(by_digit.iter_mut()) {
+            for len in 0..token::MAX_TOKEN {
+                let may_hit = groups.iter().any(|g| {
+                    g.token
+                        .hits(seps, len, first, None, |ty| context.window_fits(ty, 0))
+                        != TokenHits::None
+                });
+                if may_hit {
+                    *lens |= 1u128 << len;
+                }
             }
         }
     }
@@ -240,7 +243,7 @@ fn build_group(
         .map(|s| shape::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
     let shapes: Vec<Shape> = hirs.iter().map(Shape::of_hir).collect();
-    let token = TokenFacts::new(&hirs, &defs);
+    let token = TokenFacts::new(&hirs, &shapes, &defs);
     let needs: Vec<Need> = shapes
         .iter()
         .zip(&defs)
@@ -413,8 +416,8 @@ impl Scanner {
 
     /// Whether [`Scanner::scan`] of `hay` outside any field finds nothing
     /// because `hay` is one number token (`1700000000`,
-    /// `123456789.1700000000`, `129.99`) of a length and with separators
-    /// that no pattern can hit there: the answer `scan` gives through its
+    /// `123456789.1700000000`, `129.99`) of a length, leading digit and
+    /// separators that no pattern can hit there: the answer `scan` gives through its
     /// gates and [`TokenFacts`], without a summary or a group. `false`
     /// (scan it) for anything else, with custom detectors (they are not
     /// gated) or with the prefilters off.
@@ -424,8 +427,11 @@ impl Scanner {
         }
         // E-mail and IPv6 need `@`, `%` or `:`, which a token has none of.
         token::number_token(hay).is_some_and(|seps| {
+            // A token starts with a digit.
+            let first = usize::from(hay[0].wrapping_sub(b'0'));
             self.token_may_hit
                 .get(seps)
+                .and_then(|by_digit| by_digit.get(first))
                 .is_some_and(|lens| lens & (1u128 << hay.len()) == 0)
         })
     }
@@ -458,7 +464,9 @@ impl Scanner {
                 let seps =
                     *token.get_or_insert_with(|| token::short_number_token(hay, || sum.digits()));
                 let hits = seps.map_or(TokenHits::Anywhere, |seps| {
-                    group.token.hits(seps, hay.len(), ctx.key, |ty| {
+                    // A number token is not empty: it starts with a digit.
+                    let first = hay.first().copied().unwrap_or(0);
+                    group.token.hits(seps, hay.len(), first, ctx.key, |ty| {
                         self.context.window_fits(ty, 0)
                     })
                 });
@@ -1133,8 +1141,15 @@ mod tests {
     fn number_tokens_nothing_can_hit_in_are_skipped() {
         let mut s = scanner();
         // GA client ids, epoch seconds, prices: no pattern fits them
-        // outside a field.
-        for clean in ["1700000000", "123456789.1700000000", "129.99", "7"] {
+        // outside a field. Epoch milliseconds have a card's length, but no
+        // card number starts with `1`.
+        for clean in [
+            "1700000000",
+            "123456789.1700000000",
+            "129.99",
+            "7",
+            "1700000000005",
+        ] {
             assert!(s.skips_number_token(clean.as_bytes()), "{clean}");
             assert!(types(&s, clean).is_empty(), "{clean}");
         }
@@ -1144,7 +1159,7 @@ mod tests {
             "4111111111111111",
             "212-555-0143",
             "10.1.2.3",
-            "1700000000005",
+            "4000000000006",
             "12ab",
             "1..2",
             "1.2.3.4.5.6",

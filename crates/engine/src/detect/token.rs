@@ -14,7 +14,7 @@ use regex_syntax::hir::Hir;
 
 use super::keys::KeyClass;
 use super::patterns::{Context, PatternDef};
-use super::shape::LenSet;
+use super::shape::{LenSet, Shape};
 use crate::types::PhiType;
 
 /// The separators a number token may use, one bit each.
@@ -125,13 +125,18 @@ pub struct TokenFacts {
     reach: Vec<Reach>,
     /// The whole-token patterns that need no keyword or field (bit = index).
     context_free: u64,
+    /// For each digit: the patterns (bit = index) whose matches may start
+    /// with it. A token starts with a digit, and a whole-token match starts
+    /// where the token does: `1700000000123` (epoch milliseconds) has a
+    /// card's length, but no card number starts with `1`.
+    led_by: [u64; 10],
     /// Indexed by the separator bit set.
     by_seps: Vec<SepFacts>,
 }
 
 impl TokenFacts {
-    /// Reads the facts off the group's parsed patterns.
-    pub fn new(hirs: &[Hir], defs: &[PatternDef]) -> TokenFacts {
+    /// Reads the facts off the group's parsed patterns and their shapes.
+    pub fn new(hirs: &[Hir], shapes: &[Shape], defs: &[PatternDef]) -> TokenFacts {
         let reach: Vec<Reach> = defs
             .iter()
             .map(|def| {
@@ -187,21 +192,32 @@ impl TokenFacts {
             .take(64)
             .filter(|(_, r)| matches!(r, Reach::Whole { context: None }))
             .fold(0u64, |m, (i, _)| m | 1 << i);
+        let led_by = std::array::from_fn(|d| {
+            let digit = usize::from(b'0') + d;
+            shapes
+                .iter()
+                .enumerate()
+                .take(64)
+                .filter(|(_, shape)| shape.first[digit])
+                .fold(0u64, |m, (i, _)| m | 1 << i)
+        });
         TokenFacts {
             reach,
             context_free,
+            led_by,
             by_seps,
         }
     }
 
-    /// What the group may hit in a number token of `len` bytes using the
-    /// separators `seps`, in a field of class `key`; `keyword_fits(ty)` says
-    /// whether a keyword of `ty` could fit in the empty window before the
-    /// token's start.
+    /// What the group may hit in a number token of `len` bytes that starts
+    /// with `first` and uses the separators `seps`, in a field of class
+    /// `key`; `keyword_fits(ty)` says whether a keyword of `ty` could fit in
+    /// the empty window before the token's start.
     pub fn hits(
         &self,
         seps: usize,
         len: usize,
+        first: u8,
         key: Option<KeyClass>,
         keyword_fits: impl Fn(PhiType) -> bool,
     ) -> TokenHits {
@@ -211,7 +227,12 @@ impl TokenFacts {
         if len >= MAX_TOKEN || self.reach.len() > 64 || facts.anywhere_min <= len {
             return TokenHits::Anywhere;
         }
-        let fits = facts.whole_by_len.get(len).copied().unwrap_or(0);
+        let led = self
+            .led_by
+            .get(usize::from(first.wrapping_sub(b'0')))
+            .copied()
+            .unwrap_or(u64::MAX);
+        let fits = facts.whole_by_len.get(len).copied().unwrap_or(0) & led;
         let mut whole = fits & self.context_free;
         // The few that need a keyword or a field of their type.
         let mut needy = fits & !self.context_free;
