@@ -65,8 +65,9 @@ struct Group {
     /// Case-sensitive keyword spellings: when set, the regex only runs
     /// anchored at word starts where one of them begins.
     starts: Option<KeywordStarts>,
-    /// For each pattern: what an accepted hit needs (from its regex and its
-    /// post-match check). A haystack that meets none of them is skipped.
+    /// What an accepted hit of each pattern needs (from its regex and its
+    /// post-match check), without the needs another one implies
+    /// ([`Need::frontier`]). A haystack that meets none of them is skipped.
     needs: Vec<Need>,
     /// The least of `needs` in length and digits: most haystacks fall short
     /// of it and are skipped without looking at each pattern.
@@ -114,6 +115,30 @@ impl Group {
 }
 
 impl Need {
+    /// Whether every haystack that meets `other` meets `self` too.
+    fn implied_by(&self, other: &Need) -> bool {
+        other.len >= self.len
+            && other.digits >= self.digits
+            && self.byte.is_none_or(|b| other.byte == Some(b))
+    }
+
+    /// `needs` without those another one implies (a haystack meets one of
+    /// the rest exactly when it meets one of `needs`): the gates ask a few
+    /// needs instead of one per pattern. Those without a byte come first
+    /// (no byte to look for), each part least length first.
+    fn frontier(mut needs: Vec<Need>) -> Vec<Need> {
+        needs.sort_by_key(|n| (n.byte.is_some(), n.len, n.digits));
+        needs.dedup();
+        let mut kept: Vec<Need> = Vec::with_capacity(needs.len());
+        for n in needs {
+            if !kept.iter().any(|k| k.implied_by(&n)) {
+                kept.retain(|k| !n.implied_by(k));
+                kept.push(n);
+            }
+        }
+        kept
+    }
+
     /// The least of `needs` in length and digits (no byte).
     fn floor(needs: &[Need]) -> Need {
         Need {
@@ -253,6 +278,7 @@ fn build_group(
             byte: sh.required_punct(),
         })
         .collect();
+    let needs = Need::frontier(needs);
     let floor = Need::floor(&needs);
     let first = shapes.iter().map(|sh| sh.first).collect();
     let syntax = syntax::Config::new().unicode(false).utf8(false);
@@ -1135,6 +1161,45 @@ mod tests {
             custom: &[],
         })
         .unwrap()
+    }
+
+    proptest::proptest! {
+        /// A haystack meets one of the frontier's needs exactly when it
+        /// meets one of all the needs.
+        #[test]
+        fn need_frontier_answers_like_all_needs(
+            needs in proptest::collection::vec(
+                (0usize..12, 0usize..6, proptest::option::of(proptest::sample::select(&b" -."[..]))),
+                0..12,
+            ),
+            len in 0usize..14,
+            digits in 0usize..8,
+            has in proptest::collection::vec(proptest::bool::ANY, 3),
+        ) {
+            let needs: Vec<Need> = needs
+                .into_iter()
+                .map(|(len, digits, byte)| Need { len, digits, byte })
+                .collect();
+            let meets = |n: &Need| {
+                len >= n.len
+                    && digits >= n.digits
+                    && n.byte.is_none_or(|b| has[b" -.".iter().position(|&x| x == b).unwrap_or(0)])
+            };
+            let frontier = Need::frontier(needs.clone());
+            proptest::prop_assert!(frontier.len() <= needs.len());
+            proptest::prop_assert_eq!(frontier.iter().any(meets), needs.iter().any(meets));
+        }
+    }
+
+    #[test]
+    fn gates_keep_no_need_another_implies() {
+        for g in &scanner().groups {
+            for (i, a) in g.needs.iter().enumerate() {
+                for (j, b) in g.needs.iter().enumerate() {
+                    assert!(i == j || !a.implied_by(b), "{a:?} is implied by {b:?}");
+                }
+            }
+        }
     }
 
     #[test]
