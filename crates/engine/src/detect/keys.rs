@@ -278,6 +278,34 @@ impl KeyAutomaton {
     /// [`MAX_FORM_SEGMENTS`] — names a rule, else `None` (`ep.currency`).
     #[inline]
     fn lookup_form(&self, key: &[u8]) -> FormLookup<'_> {
+        // Most keys have one segment and fall off the trie within a few
+        // bytes (`tid`, `_p`): walk until the state dies, then only a
+        // segment separator later on can still name a rule.
+        let mut state = root(self.width);
+        for (i, &b) in key.iter().enumerate() {
+            if is_segment_separator(b) {
+                return self.lookup_segments(key);
+            }
+            let at = state as usize + usize::from(self.column[usize::from(b)]);
+            state = self.next.get(at).copied().unwrap_or(0);
+            if state == 0 {
+                let rest = key.get(i + 1..).unwrap_or_default();
+                return if rest.iter().any(|&b| is_segment_separator(b)) {
+                    self.lookup_segments(key)
+                } else {
+                    FormLookup::None
+                };
+            }
+        }
+        match self.accepted(state) {
+            Some(rules) => FormLookup::Rules(rules),
+            None => FormLookup::None,
+        }
+    }
+
+    /// [`KeyAutomaton::lookup_form`] for a key with a segment separator:
+    /// the segments one by one.
+    fn lookup_segments(&self, key: &[u8]) -> FormLookup<'_> {
         let root = root(self.width);
         let mut state = root;
         let mut segmented = false;
@@ -287,7 +315,7 @@ impl KeyAutomaton {
         let mut segments = 0;
         let mut last = 0;
         for &b in key {
-            if matches!(b, b'[' | b']' | b'.') {
+            if is_segment_separator(b) {
                 segmented = true;
                 if in_segment {
                     segments += 1;
@@ -343,6 +371,12 @@ impl KeyAutomaton {
         }
         self.accepted(state)
     }
+}
+
+/// Whether `b` separates the segments of a query-string key (`a[b]`, `ep.name`).
+#[inline]
+fn is_segment_separator(b: u8) -> bool {
+    matches!(b, b'[' | b']' | b'.')
 }
 
 /// What [`KeyAutomaton::lookup_form`] found.
@@ -436,7 +470,7 @@ impl KeyTable {
         let mut segs: [&[u8]; MAX_FORM_SEGMENTS] = [&[]; MAX_FORM_SEGMENTS];
         let mut n = 0;
         for seg in key
-            .split(|&b| matches!(b, b'[' | b']' | b'.'))
+            .split(|&b| is_segment_separator(b))
             .filter(|s| !s.is_empty())
         {
             if n == MAX_FORM_SEGMENTS {
