@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# What each pair of a query string costs the engine, in instructions: the
+# query's count minus the count without that pair (callgrind; per query, the
+# difference of 401 and 201 iterations / 200, so profile compilation and the
+# first calls' lazy set-up cancel out). Pairs cheaper than ~200 read as noise.
+#   scripts/engine-paircost.sh ['k=v&k2=v2...']   (default: the benchmark's GA4 hit)
+# Needs valgrind (apt-get install -y valgrind). ~20 s a pair.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
+cargo build -q -p phiguard-engine --release --example pair_cost
+bin="${CARGO_TARGET_DIR:-target}/release/examples/pair_cost"
+ir() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 >/dev/null |
+    grep -o 'Collected : [0-9]*' | grep -o '[0-9]*$'
+}
+per_run() { local a b; a=$(ir "$1" 201); b=$(ir "$1" 401); echo $(((b - a) / 200)); }
+query=${1:-$("$bin" --print-default)}
+full=$(per_run "$query")
+printf '| pair | instructions |\n|---|---:|\n| (whole query) | %s |\n' "$full"
+IFS='&' read -ra pairs <<<"$query"
+for i in "${!pairs[@]}"; do
+  rest=$(printf '%s\n' "${pairs[@]}" | sed "$((i + 1))d" | paste -sd'&')
+  printf '| `%s` | %s |\n' "${pairs[$i]}" $((full - $(per_run "$rest")))
+done
