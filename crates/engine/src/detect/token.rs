@@ -257,6 +257,50 @@ impl TokenFacts {
 mod tests {
     use super::*;
 
+    /// What a number token is, spelled out: digit runs joined by single
+    /// separators, at most `MAX_SEPARATORS` of them.
+    fn by_splitting(s: &[u8]) -> Option<usize> {
+        let is_sep = |b: &u8| SEPARATORS.contains(b);
+        let runs: Vec<&[u8]> = s.split(is_sep).collect();
+        let digit_runs = runs
+            .iter()
+            .all(|r| !r.is_empty() && r.iter().all(u8::is_ascii_digit));
+        (digit_runs && runs.len() <= MAX_SEPARATORS + 1).then(|| {
+            SEPARATORS
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| s.contains(b))
+                .fold(0, |m, (i, _)| m | 1 << i)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn number_token_is_what_splitting_says(
+            s in proptest::collection::vec(
+                proptest::sample::select(&b"0123456789999.-/a \x80\xb0:"[..]),
+                0..40,
+            ),
+        ) {
+            proptest::prop_assert_eq!(number_token(&s), by_splitting(&s));
+        }
+
+        #[test]
+        fn number_token_of_tokens(
+            runs in proptest::collection::vec("[0-9]{1,9}", 1..7),
+            seps in proptest::collection::vec(proptest::sample::select(&b".-/"[..]), 6),
+        ) {
+            let mut s = Vec::new();
+            for (i, run) in runs.iter().enumerate() {
+                if i > 0 {
+                    s.push(seps[i - 1]);
+                }
+                s.extend_from_slice(run.as_bytes());
+            }
+            proptest::prop_assert_eq!(number_token(&s), by_splitting(&s));
+        }
+    }
+
     #[test]
     fn number_tokens() {
         assert_eq!(number_token(b"1700000000"), Some(0));
