@@ -29,7 +29,7 @@ use patterns::{Check, Context, PatternDef};
 use prefilter::{Probe, Summary};
 use shape::Shape;
 use starts::KeywordStarts;
-use token::{TokenFacts, TokenHits};
+use token::{TokenFacts, TokenHits, WordFacts};
 
 /// One detected value inside the scanned slice (no copy of the value).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +77,8 @@ struct Group {
     first: Vec<[bool; 256]>,
     /// What the group can hit in a haystack that is one number token.
     token: TokenFacts,
+    /// What the group can match in a haystack that is one word token.
+    word: WordFacts,
 }
 
 /// What an accepted hit of one pattern needs at least.
@@ -269,6 +271,7 @@ fn build_group(
         .collect::<Result<Vec<_>, _>>()?;
     let shapes: Vec<Shape> = hirs.iter().map(Shape::of_hir).collect();
     let token = TokenFacts::new(&hirs, &shapes, &defs);
+    let word = WordFacts::new(&hirs, &shapes);
     let needs: Vec<Need> = shapes
         .iter()
         .zip(&defs)
@@ -319,6 +322,7 @@ fn build_group(
         floor,
         first,
         token,
+        word,
     }))
 }
 
@@ -460,6 +464,19 @@ impl Scanner {
                 .and_then(|by_digit| by_digit.get(first))
                 .is_some_and(|lens| lens & (1u128 << hay.len()) == 0)
         })
+    }
+
+    /// Whether [`Scanner::scan`] of `hay` finds nothing because `hay` is
+    /// one word token (ASCII letters, digits and `_`, not digits alone:
+    /// `45je3b10`, `1920x1080`) in which no pattern can match
+    /// ([`WordFacts`]). E-mail and IPv6 need `@`, `%` or `:`, which
+    /// a word token has none of. `false` (scan it) for anything else, with
+    /// custom detectors (they are not gated) or with the prefilters off.
+    pub fn skips_word_token(&self, hay: &[u8]) -> bool {
+        if !self.prefilter || !self.custom.is_empty() || hay.len() >= token::MAX_TOKEN {
+            return false;
+        }
+        token::word_token(hay) && !self.groups.iter().any(|g| g.word.may_hit(hay))
     }
 
     /// Whether the prefilters are on (the default).
@@ -1198,6 +1215,61 @@ mod tests {
                 for (j, b) in g.needs.iter().enumerate() {
                     assert!(i == j || !a.implied_by(b), "{a:?} is implied by {b:?}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn word_tokens_nothing_can_match_in_are_skipped() {
+        let mut s = scanner();
+        // Tag manager ids, screen sizes, plain words with digits: no
+        // pattern matches them whole, and none can match inside a word.
+        for clean in ["45je3b10", "1920x1080", "v2", "item_42", "abc123"] {
+            assert!(s.skips_word_token(clean.as_bytes()), "{clean}");
+            assert!(types(&s, clean).is_empty(), "{clean}");
+        }
+        // A card number, a Medicare id, an AWS key id are word tokens that
+        // a pattern matches whole; a bare 9-digit number may be an SSN (with
+        // a keyword nearby); `1 2` and `a-b` are no word tokens.
+        for (scanned, ty) in [
+            ("4111111111111111", Some(PhiType::CreditCard)),
+            ("219445678", None),
+            ("1EG4TE5MK73", Some(PhiType::Mbi)),
+            ("AKIAIOSFODNN7EXAMPLE", Some(PhiType::AwsAccessKey)),
+            ("1 2", None),
+            ("a-b", None),
+        ] {
+            assert!(!s.skips_word_token(scanned.as_bytes()), "{scanned}");
+            if let Some(ty) = ty {
+                assert_eq!(
+                    types(&s, scanned).first().map(|t| t.0),
+                    Some(ty),
+                    "{scanned}"
+                );
+            }
+        }
+        s.set_prefilter(false);
+        assert!(!s.skips_word_token(b"45je3b10"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the word-token facts skip, the scanner with every
+        /// prefilter off finds nothing in.
+        #[test]
+        fn skipped_word_tokens_hold_nothing(
+            hay in proptest::string::string_regex(
+                "[0-9]{0,12}[A-Za-z_]{0,3}[0-9]{0,12}|[A-Z0-9]{1,20}|[a-z0-9_]{1,16}",
+            )
+            .unwrap(),
+        ) {
+            static SCANNERS: std::sync::OnceLock<(Scanner, Scanner)> = std::sync::OnceLock::new();
+            let (fast, slow) = SCANNERS.get_or_init(|| {
+                let mut slow = scanner();
+                slow.set_prefilter(false);
+                (scanner(), slow)
+            });
+            if fast.skips_word_token(hay.as_bytes()) {
+                proptest::prop_assert_eq!(types(slow, &hay), Vec::new(), "{}", hay);
             }
         }
     }

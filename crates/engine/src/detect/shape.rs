@@ -172,6 +172,32 @@ pub fn word_led_prefixes(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     ok.then(|| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
+/// Every byte a match of `hir` can contain: those of its literals and
+/// classes (all of them for what the analysis does not model).
+pub fn bytes_of(hir: &Hir) -> [bool; 256] {
+    let mut set = [false; 256];
+    add_bytes(hir, &mut set);
+    set
+}
+
+fn add_bytes(hir: &Hir, set: &mut [bool; 256]) {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => {}
+        HirKind::Literal(lit) => lit.0.iter().for_each(|&b| set[usize::from(b)] = true),
+        HirKind::Class(Class::Bytes(c)) => {
+            for r in c.ranges() {
+                (r.start()..=r.end()).for_each(|b| set[usize::from(b)] = true);
+            }
+        }
+        HirKind::Class(Class::Unicode(_)) => *set = [true; 256],
+        HirKind::Repetition(r) => add_bytes(&r.sub, set),
+        HirKind::Capture(c) => add_bytes(&c.sub, set),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().for_each(|h| add_bytes(h, set));
+        }
+    }
+}
+
 /// Parses `pattern` the way the scanner compiles it (bytes, Unicode off).
 pub fn parse(pattern: &str) -> Result<Hir, EngineError> {
     let config = regex_automata::util::syntax::Config::new()
@@ -322,6 +348,17 @@ mod tests {
         assert_eq!(shape(r"[0-9]{1,6}(?:[ ]x|y)").required_punct(), None);
         assert_eq!(shape(r"a(?:-b)?c").required_punct(), None);
         assert_eq!(shape(r"(?:a-b|-c)").required_punct(), Some(b'-'));
+    }
+
+    #[test]
+    fn bytes_a_match_can_hold() {
+        let bytes = |p: &str| -> Vec<u8> {
+            let set = bytes_of(&parse(p).unwrap());
+            (0..=255u8).filter(|&b| set[usize::from(b)]).collect()
+        };
+        assert_eq!(bytes(r"\b[0-9]{3}-?[0-9]{2}\b"), b"-0123456789");
+        assert_eq!(bytes(r"(?:ab|c)+x?"), b"abcx");
+        assert_eq!(bytes(r"\b").len(), 0);
     }
 
     #[test]

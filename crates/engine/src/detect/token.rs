@@ -10,11 +10,11 @@
 //! them has is skipped without running the group (GA client ids, epoch
 //! seconds next to 13–19-digit card candidates).
 
-use regex_syntax::hir::Hir;
+use regex_syntax::hir::{Hir, Look};
 
 use super::keys::KeyClass;
 use super::patterns::{Context, PatternDef};
-use super::shape::{LenSet, Shape};
+use super::shape::{bytes_of, LenSet, Shape};
 use crate::types::PhiType;
 
 /// The separators a number token may use, one bit each.
@@ -251,6 +251,119 @@ impl TokenFacts {
             TokenHits::Whole(whole)
         }
     }
+}
+
+/// Whether `b` is a word byte for `\b` with Unicode off: an ASCII letter,
+/// digit or `_`.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// What a group can match in a haystack that is one word token: nothing
+/// but ASCII letters, digits and `_` (`45je3b10`, `1920x1080`, a tag
+/// manager id). Inside such a haystack no position but its start and end
+/// is a word boundary, so a pattern whose every match starts and ends at
+/// one (`\b…\b`) can only match the whole haystack; any other pattern is
+/// taken to match anywhere.
+#[derive(Clone, Debug)]
+pub struct WordFacts {
+    /// Shortest match over word bytes of a pattern that may match inside a
+    /// word (`usize::MAX`: none).
+    anywhere_min: usize,
+    /// For each length below [`MAX_TOKEN`]: the word-bounded patterns
+    /// (bit = index) with a match of that length over word bytes.
+    whole_by_len: Vec<u64>,
+    /// For each byte: the word-bounded patterns whose matches may start
+    /// with it.
+    led_by: Vec<u64>,
+    /// For each byte: the word-bounded patterns whose matches may hold it
+    /// anywhere (a whole-token match holds every byte of the token).
+    held_by: Vec<u64>,
+}
+
+impl WordFacts {
+    /// Reads the facts off the group's parsed patterns and their shapes.
+    pub fn new(hirs: &[Hir], shapes: &[Shape]) -> WordFacts {
+        let mut alphabet = [false; 256];
+        for b in 0..=u8::MAX {
+            alphabet[usize::from(b)] = is_word_byte(b);
+        }
+        let boundary = |looks: regex_syntax::hir::LookSet, edge: Look| {
+            looks.contains(Look::WordAscii) || looks.contains(edge)
+        };
+        let mut facts = WordFacts {
+            anywhere_min: usize::MAX,
+            whole_by_len: vec![0; MAX_TOKEN],
+            led_by: vec![0; 256],
+            held_by: vec![0; 256],
+        };
+        let too_many = hirs.len() > 64;
+        for (i, (hir, shape)) in hirs.iter().zip(shapes).enumerate() {
+            let lens = LenSet::of_hir(hir, &alphabet);
+            let props = hir.properties();
+            let bounded = !too_many
+                && !lens.contains(0)
+                && boundary(props.look_set_prefix(), Look::WordStartAscii)
+                && boundary(props.look_set_suffix(), Look::WordEndAscii);
+            if !bounded {
+                let min = lens.min().unwrap_or(usize::MAX);
+                facts.anywhere_min = facts.anywhere_min.min(min);
+                continue;
+            }
+            for (len, mask) in facts.whole_by_len.iter_mut().enumerate() {
+                if lens.contains(len) {
+                    *mask |= 1 << i;
+                }
+            }
+            let held = bytes_of(hir);
+            for (b, (led, holds)) in facts.led_by.iter_mut().zip(&mut facts.held_by).enumerate() {
+                if shape.first[b] {
+                    *led |= 1 << i;
+                }
+                if held[b] {
+                    *holds |= 1 << i;
+                }
+            }
+        }
+        facts
+    }
+
+    /// Whether the group may match in `token`, a word token (see
+    /// [`word_token`]).
+    pub fn may_hit(&self, token: &[u8]) -> bool {
+        let len = token.len();
+        let Some(&first) = token.first() else {
+            return true;
+        };
+        if len >= self.anywhere_min || len >= MAX_TOKEN {
+            return true;
+        }
+        let whole = self.whole_by_len.get(len).copied().unwrap_or(u64::MAX);
+        let led = self
+            .led_by
+            .get(usize::from(first))
+            .copied()
+            .unwrap_or(u64::MAX);
+        let mut left = whole & led;
+        for &b in token {
+            if left == 0 {
+                break;
+            }
+            left &= self
+                .held_by
+                .get(usize::from(b))
+                .copied()
+                .unwrap_or(u64::MAX);
+        }
+        left != 0
+    }
+}
+
+/// Whether `s` is one word token (see [`WordFacts`]) that is no number
+/// token: nothing but ASCII letters, digits and `_`, at least one of them
+/// not a digit (digits alone are a [`number_token`], whose facts decide).
+pub fn word_token(s: &[u8]) -> bool {
+    s.iter().all(|&b| is_word_byte(b)) && !s.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]

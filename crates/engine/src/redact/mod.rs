@@ -392,12 +392,16 @@ impl<'p> Run<'p> {
     /// traits: digits only) in which the scanner can hit nothing outside a
     /// field ([`Scanner::skips_number_token`](crate::detect::Scanner::skips_number_token)):
     /// with no letter it is no base64 either.
+    #[inline]
     pub(crate) fn inert(&self, v: &[u8], traits: Traits) -> bool {
         if traits.has(Traits::PLUS | Traits::PERCENT | Traits::EQUALS | Traits::BRACKET) {
             return false;
         }
         (v.len() < codec::MIN_BASE64 && self.scan_skips(v, traits))
             || (traits.0 == Traits::SCANNABLE && self.profile.scanner.skips_number_token(v))
+            || (traits.0 == Traits::SCANNABLE
+                && v.len() < codec::MIN_BASE64
+                && self.profile.scanner.skips_word_token(v))
     }
 
     /// Whether [`Run::scan`] skips `v` (whose traits are `traits`) without
