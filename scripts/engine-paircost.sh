@@ -2,9 +2,9 @@
 # What each pair of a query string costs the engine, in instructions: the
 # query's count minus the count without that pair (callgrind; per query, the
 # difference of 401 and 201 iterations / 200, so profile compilation and the
-# first calls' lazy set-up cancel out). Each process hashes with its own
-# seed, which moves a query's count by up to ~600 instructions: read only the
-# large pairs, or run it twice.
+# first calls' lazy set-up cancel out). A query's count moves by up to ~600
+# instructions from process to process (heap addresses, most likely): read
+# only the large pairs, or run it twice.
 #   scripts/engine-paircost.sh ['k=v&k2=v2...']   (default: the benchmark's GA4 hit)
 # Needs valgrind (apt-get install -y valgrind). ~20 s a pair.
 set -euo pipefail
