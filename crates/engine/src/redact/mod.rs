@@ -391,7 +391,11 @@ impl<'p> Run<'p> {
     /// Also inert: a number token (digits joined by single `.`, `-`, `/`;
     /// traits: digits only) in which the scanner can hit nothing outside a
     /// field ([`Scanner::skips_number_token`](crate::detect::Scanner::skips_number_token)):
-    /// with no letter it is no base64 either.
+    /// with no letter it is no base64 either. And a word token under 16
+    /// bytes (ASCII letters, digits and `_`, not digits alone: `45je3b10`)
+    /// in which no pattern can match
+    /// ([`Scanner::skips_word_token`](crate::detect::Scanner::skips_word_token)):
+    /// too short for base64.
     #[inline]
     pub(crate) fn inert(&self, v: &[u8], traits: Traits) -> bool {
         if traits.has(Traits::PLUS | Traits::PERCENT | Traits::EQUALS | Traits::BRACKET) {
