@@ -8,7 +8,8 @@
 //!
 //! Without a query (or with an empty one), the benchmark's clean GA4 hit
 //! (`query_clean`'s first payload), which `--print-default` prints. Prints
-//! the findings of the last run.
+//! the findings of the last run. `PAIR_COST_FORMAT=json` (or `text`)
+//! redacts the argument as that format instead of a query string.
 
 use phiguard_engine::{Format, Profile};
 
@@ -27,13 +28,15 @@ fn main() {
         .filter(|q| !q.is_empty())
         .unwrap_or_else(|| payloads::tracker_query(0, false));
     let iters: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let format = match std::env::var("PAIR_COST_FORMAT").as_deref() {
+        Ok("json") => Format::Json,
+        Ok("text") => Format::Text,
+        _ => Format::Query,
+    };
     let profile = Profile::builtin_default();
     let mut findings = 0;
     for _ in 0..iters {
-        findings = profile
-            .redact(Format::Query, query.as_bytes())
-            .findings()
-            .len();
+        findings = profile.redact(format, query.as_bytes()).findings().len();
     }
     println!("findings {findings}");
 }
