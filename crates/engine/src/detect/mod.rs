@@ -77,8 +77,6 @@ struct Group {
     first: Vec<[bool; 256]>,
     /// What the group can hit in a haystack that is one number token.
     token: TokenFacts,
-    /// What the group can match in a haystack that is one word token.
-    word: WordFacts,
 }
 
 /// What an accepted hit of one pattern needs at least.
@@ -222,6 +220,9 @@ pub struct Scanner {
     /// digit and uses those separators, outside any field
     /// ([`TokenFacts::hits`] with no key and no keyword window).
     token_may_hit: [[u128; 10]; token::SEPARATOR_SETS],
+    /// What the patterns of all groups can match in a haystack that is
+    /// one word token.
+    word: WordFacts,
 }
 
 /// Inputs to [`Scanner::compile`].
@@ -271,7 +272,6 @@ fn build_group(
         .collect::<Result<Vec<_>, _>>()?;
     let shapes: Vec<Shape> = hirs.iter().map(Shape::of_hir).collect();
     let token = TokenFacts::new(&hirs, &shapes, &defs);
-    let word = WordFacts::new(&hirs, &shapes);
     let needs: Vec<Need> = shapes
         .iter()
         .zip(&defs)
@@ -322,7 +322,6 @@ fn build_group(
         floor,
         first,
         token,
-        word,
     }))
 }
 
@@ -387,6 +386,13 @@ impl Scanner {
                 }
             }
         }
+        let word = WordFacts::new(
+            &[&kw_src, &dense_src, &lazy_src]
+                .into_iter()
+                .flatten()
+                .map(|src| shape::parse(src))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
         let keyword_group = build_group(kw_defs, &kw_src, false)?
             .map(|mut g| -> Result<Group, EngineError> {
                 g.starts = Some(KeywordStarts::new(&kw_words, &kw_literals)?);
@@ -423,6 +429,7 @@ impl Scanner {
         let token_may_hit = token_may_hit(&groups, &context);
         Ok(Scanner {
             token_may_hit,
+            word,
             groups,
             prefilter: true,
             ipv6: (cfg.enabled)(PhiType::Ipv6),
@@ -476,7 +483,7 @@ impl Scanner {
         if !self.prefilter || !self.custom.is_empty() || hay.len() >= token::MAX_TOKEN {
             return false;
         }
-        token::word_token(hay) && !self.groups.iter().any(|g| g.word.may_hit(hay))
+        self.word.nothing_fits(hay) == Some(true)
     }
 
     /// Whether the prefilters are on (the default).
@@ -1222,22 +1229,45 @@ mod tests {
     #[test]
     fn word_tokens_nothing_can_match_in_are_skipped() {
         let mut s = scanner();
-        // Tag manager ids, screen sizes, plain words with digits: no
-        // pattern matches them whole, and none can match inside a word.
-        for clean in ["45je3b10", "1920x1080", "v2", "item_42", "abc123"] {
+        // Tag manager ids, screen sizes, plain words with digits, SKUs,
+        // UUIDs, locales: no pattern matches a run of their words, and
+        // none can match inside a word.
+        for clean in [
+            "45je3b10",
+            "1920x1080",
+            "v2",
+            "item_42",
+            "abc123",
+            "a-b",
+            "en-us",
+            "WX-2291-L",
+            "G-8XK2P1QZ7",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "running-shoes-for-trail-and-road",
+        ] {
             assert!(s.skips_word_token(clean.as_bytes()), "{clean}");
             assert!(types(&s, clean).is_empty(), "{clean}");
         }
         // A card number, a Medicare id, an AWS key id are word tokens that
         // a pattern matches whole; a bare 9-digit number may be an SSN (with
-        // a keyword nearby); `1 2` and `a-b` are no word tokens.
+        // a keyword nearby). Among `-`-joined words, a run of them can be
+        // an SSN, a phone number, a dashed card or Medicare id, and a
+        // keyword pattern starts with a word (`mrn-…`). `1 2`, `a--b` and
+        // `-ab` are no word tokens.
         for (scanned, ty) in [
             ("4111111111111111", Some(PhiType::CreditCard)),
             ("219445678", None),
             ("1EG4TE5MK73", Some(PhiType::Mbi)),
             ("AKIAIOSFODNN7EXAMPLE", Some(PhiType::AwsAccessKey)),
+            ("ssn-219-44-5678", Some(PhiType::Ssn)),
+            ("call-212-555-0143", Some(PhiType::Phone)),
+            ("x-4111-1111-1111-1111", Some(PhiType::CreditCard)),
+            ("1EG4-TE5-MK73", Some(PhiType::Mbi)),
+            ("mrn-00123456", Some(PhiType::Mrn)),
+            ("id-AKIAIOSFODNN7EXAMPLE-v2", Some(PhiType::AwsAccessKey)),
             ("1 2", None),
-            ("a-b", None),
+            ("a--b", None),
+            ("-ab", None),
         ] {
             assert!(!s.skips_word_token(scanned.as_bytes()), "{scanned}");
             if let Some(ty) = ty {
@@ -1258,7 +1288,9 @@ mod tests {
         #[test]
         fn skipped_word_tokens_hold_nothing(
             hay in proptest::string::string_regex(
-                "[0-9]{0,12}[A-Za-z_]{0,3}[0-9]{0,12}|[A-Z0-9]{1,20}|[a-z0-9_]{1,16}",
+                "[0-9]{0,12}[A-Za-z_]{0,3}[0-9]{0,12}|[A-Z0-9]{1,20}|[a-z0-9_]{1,16}\
+                 |[A-Za-z0-9]{1,6}(-[A-Za-z0-9_]{1,6}){1,7}\
+                 |(ssn|mrn|id|tel|dob|npi|[a-z]{1,3})(-[0-9]{1,5}){1,4}(-[A-Z0-9]{1,4})?",
             )
             .unwrap(),
         ) {

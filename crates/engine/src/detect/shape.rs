@@ -198,6 +198,239 @@ fn add_bytes(hir: &Hir, set: &mut [bool; 256]) {
     }
 }
 
+/// How the matches of a pattern begin — or, read backwards, end — when
+/// every byte they consume is in an alphabet: whether an ASCII word
+/// boundary is asserted before the first byte, and which bytes can come
+/// first. A superset throughout: what it says every match does, every
+/// match does.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    /// Some match uses only bytes of the alphabet.
+    pub matches: bool,
+    /// Some such match is empty.
+    pub empty: bool,
+    /// Every empty match asserts a word boundary.
+    empty_bounded: bool,
+    /// Some such match is not empty.
+    nonempty: bool,
+    /// Every non-empty match asserts a word boundary before its first byte.
+    pub bounded: bool,
+    /// The first bytes of the non-empty matches.
+    pub first: [bool; 256],
+}
+
+impl Edge {
+    /// No match over the alphabet.
+    const NEVER: Edge = Edge {
+        matches: false,
+        empty: false,
+        empty_bounded: true,
+        nonempty: false,
+        bounded: true,
+        first: [false; 256],
+    };
+
+    /// Only the empty match; `bounded` when it asserts a word boundary.
+    fn empty(bounded: bool) -> Edge {
+        Edge {
+            matches: true,
+            empty: true,
+            empty_bounded: bounded,
+            ..Edge::NEVER
+        }
+    }
+
+    /// One byte of `class` (already within the alphabet).
+    fn byte(class: [bool; 256]) -> Edge {
+        if !class.contains(&true) {
+            return Edge::NEVER;
+        }
+        Edge {
+            matches: true,
+            nonempty: true,
+            bounded: false,
+            first: class,
+            ..Edge::NEVER
+        }
+    }
+
+    /// The edge of `hir`'s matches over `alphabet`: their start, or with
+    /// `backwards` their end (the first byte read from the end).
+    pub fn of_hir(hir: &Hir, alphabet: &[bool; 256], backwards: bool) -> Edge {
+        match hir.kind() {
+            HirKind::Empty => Edge::empty(false),
+            HirKind::Look(look) => Edge::empty(matches!(
+                look,
+                Look::WordAscii | Look::WordStartAscii | Look::WordEndAscii
+            )),
+            HirKind::Literal(lit) => {
+                if !lit.0.iter().all(|&b| alphabet[usize::from(b)]) {
+                    return Edge::NEVER;
+                }
+                let b = if backwards {
+                    lit.0.last()
+                } else {
+                    lit.0.first()
+                };
+                let mut class = [false; 256];
+                match b {
+                    Some(&b) => class[usize::from(b)] = true,
+                    None => return Edge::empty(false),
+                }
+                Edge::byte(class)
+            }
+            HirKind::Class(Class::Bytes(c)) => {
+                let mut class = [false; 256];
+                for r in c.ranges() {
+                    for b in r.start()..=r.end() {
+                        class[usize::from(b)] = alphabet[usize::from(b)];
+                    }
+                }
+                Edge::byte(class)
+            }
+            // Not modelled (patterns are compiled with Unicode off).
+            HirKind::Class(Class::Unicode(_)) => Edge {
+                empty: true,
+                ..Edge::byte(*alphabet)
+            },
+            HirKind::Capture(c) => Edge::of_hir(&c.sub, alphabet, backwards),
+            HirKind::Repetition(r) => {
+                let sub = Edge::of_hir(&r.sub, alphabet, backwards);
+                if r.max == Some(0) || (!sub.matches && r.min == 0) {
+                    return Edge::empty(false);
+                }
+                if !sub.matches {
+                    return Edge::NEVER;
+                }
+                // The first non-empty iteration may follow empty ones, which
+                // assert nothing the sub-pattern does not.
+                Edge {
+                    empty: r.min == 0 || sub.empty,
+                    empty_bounded: r.min > 0 && sub.empty_bounded,
+                    ..sub
+                }
+            }
+            HirKind::Concat(subs) => {
+                let edges = subs.iter().map(|h| Edge::of_hir(h, alphabet, backwards));
+                if backwards {
+                    edges.rev().fold(Edge::empty(false), Edge::then)
+                } else {
+                    edges.fold(Edge::empty(false), Edge::then)
+                }
+            }
+            HirKind::Alternation(subs) => subs
+                .iter()
+                .map(|h| Edge::of_hir(h, alphabet, backwards))
+                .fold(Edge::NEVER, Edge::or),
+        }
+    }
+
+    /// `self` followed by `next`.
+    fn then(self, next: Edge) -> Edge {
+        if !self.matches || !next.matches {
+            return Edge::NEVER;
+        }
+        // Non-empty matches either start in `self`, or pass `self` empty
+        // and start in `next`.
+        let through = self.empty && next.nonempty;
+        let mut first = [false; 256];
+        for (b, f) in first.iter_mut().enumerate() {
+            *f = (self.nonempty && self.first[b]) || (through && next.first[b]);
+        }
+        Edge {
+            matches: true,
+            empty: self.empty && next.empty,
+            empty_bounded: self.empty_bounded || next.empty_bounded,
+            nonempty: self.nonempty || next.nonempty,
+            bounded: (!self.nonempty || self.bounded)
+                && (!through || self.empty_bounded || next.bounded),
+            first,
+        }
+    }
+
+    /// `self` or `other`.
+    fn or(self, other: Edge) -> Edge {
+        if !self.matches {
+            return other;
+        }
+        if !other.matches {
+            return self;
+        }
+        let mut first = self.first;
+        for (f, o) in first.iter_mut().zip(other.first) {
+            *f |= o;
+        }
+        Edge {
+            matches: true,
+            empty: self.empty || other.empty,
+            empty_bounded: (!self.empty || self.empty_bounded)
+                && (!other.empty || other.empty_bounded),
+            nonempty: self.nonempty || other.nonempty,
+            bounded: (!self.nonempty || self.bounded) && (!other.nonempty || other.bounded),
+            first,
+        }
+    }
+
+    /// Whether every match over the alphabet is non-empty, asserts a word
+    /// boundary before its first byte, and that byte is one `is_word`
+    /// accepts: such a match starts where a word starts.
+    pub fn at_word_edge(&self, is_word: impl Fn(u8) -> bool) -> bool {
+        self.matches
+            && !self.empty
+            && self.bounded
+            && (0..=u8::MAX).all(|b| !self.first[usize::from(b)] || is_word(b))
+    }
+}
+
+/// The alternatives of `hir` spelled out: an alternation's branches, and
+/// for a concatenation every choice of one branch per part
+/// (`\b(?:a|b)c\b` → `\bac\b`, `\bbc\b`); an alternation's branches
+/// as written, or else `hir` itself, when that would give more than
+/// `limit`. Facts read off each branch are sharper
+/// than those of the whole (which bytes a match holds, for instance).
+pub fn branches(hir: &Hir, limit: usize) -> Vec<Hir> {
+    let whole = || vec![hir.clone()];
+    match hir.kind() {
+        HirKind::Capture(c) => branches(&c.sub, limit),
+        HirKind::Alternation(subs) => {
+            let mut out = Vec::new();
+            for sub in subs {
+                out.extend(branches(sub, limit));
+                if out.len() > limit {
+                    // Too many spelled out: the branches as written.
+                    return if subs.len() <= limit {
+                        subs.clone()
+                    } else {
+                        whole()
+                    };
+                }
+            }
+            out
+        }
+        HirKind::Concat(subs) => {
+            let mut acc: Vec<Vec<Hir>> = vec![Vec::new()];
+            for sub in subs {
+                let options = branches(sub, limit);
+                if acc.len() * options.len() > limit {
+                    return whole();
+                }
+                acc = acc
+                    .iter()
+                    .flat_map(|parts| {
+                        options.iter().map(move |o| {
+                            let mut next = parts.clone();
+                            next.push(o.clone());
+                            next
+                        })
+                    })
+                    .collect();
+            }
+            acc.into_iter().map(Hir::concat).collect()
+        }
+        _ => whole(),
+    }
+}
+
 /// Parses `pattern` the way the scanner compiles it (bytes, Unicode off).
 pub fn parse(pattern: &str) -> Result<Hir, EngineError> {
     let config = regex_automata::util::syntax::Config::new()
@@ -348,6 +581,81 @@ mod tests {
         assert_eq!(shape(r"[0-9]{1,6}(?:[ ]x|y)").required_punct(), None);
         assert_eq!(shape(r"a(?:-b)?c").required_punct(), None);
         assert_eq!(shape(r"(?:a-b|-c)").required_punct(), Some(b'-'));
+    }
+
+    /// Bytes of ASCII letters, digits, `_` and `-`: the alphabet of word
+    /// tokens.
+    fn token_alphabet() -> [bool; 256] {
+        let mut a = [false; 256];
+        for b in 0..=u8::MAX {
+            a[usize::from(b)] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+        }
+        a
+    }
+
+    #[test]
+    fn edges_over_an_alphabet() {
+        let a = token_alphabet();
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let edges = |p: &str| {
+            let hir = parse(p).unwrap();
+            (Edge::of_hir(&hir, &a, false), Edge::of_hir(&hir, &a, true))
+        };
+        // Bounded both ways; the last byte is a digit.
+        let (start, end) = edges(r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b");
+        assert!(start.at_word_edge(word) && end.at_word_edge(word));
+        assert!(end.first[usize::from(b'7')] && !end.first[usize::from(b'-')]);
+        // The phone pattern's `+1` and `(` alternatives need bytes outside
+        // the alphabet: over it, every match starts at `\b`.
+        let (start, end) = edges(
+            r"(?:\+1[ .\-]?|\b1[ .\-])?(?:\([0-9]{3}\)[ .\-]?|\b[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}\b(?:[ ]?(?i:x|ext\.?|extension)[ ]?[0-9]{1,6}\b)?|\+1[0-9]{10}\b",
+        );
+        assert!(start.at_word_edge(word) && end.at_word_edge(word));
+        // Over all bytes, it does not.
+        let all = [true; 256];
+        let hir = parse(r"(?:\+1)?\b[0-9]{3}").unwrap();
+        assert!(!Edge::of_hir(&hir, &all, false).at_word_edge(word));
+        // A keyword pattern ends in `[A-Za-z0-9\-]{3,24}\b`: a match may end
+        // with `-` (before a word byte), so its end is no word edge.
+        let (start, end) =
+            edges(r"(?i:\b(?:mrn|chart number))[ \t:#=\-]+[A-Za-z0-9][A-Za-z0-9\-]{3,24}\b");
+        assert!(start.at_word_edge(word) && !end.at_word_edge(word));
+        assert!(start.first[usize::from(b'M')] && !start.first[usize::from(b'c')]);
+        // Needs a space: no match over the alphabet.
+        assert!(!edges(r"\b[0-9]{1,6}[ ][A-Z][a-z]+").0.matches);
+        // An optional boundary does not bound; a boundary before an
+        // optional part does.
+        assert!(!edges(r"\b?[a-z]+").0.at_word_edge(word));
+        assert!(edges(r"\b(?:x-)?[a-z]+").0.at_word_edge(word));
+        assert!(!edges(r"(?:x\b)?[a-z]+").0.at_word_edge(word));
+        assert!(!edges(r"\b[a-z]*").0.at_word_edge(word));
+    }
+
+    #[test]
+    fn branches_spell_out_alternatives() {
+        let shown = |p: &str, limit| -> Vec<String> {
+            branches(&parse(p).unwrap(), limit)
+                .iter()
+                .map(|h| h.to_string())
+                .collect()
+        };
+        assert_eq!(shown(r"\b(?:a|bc)d\b", 8).len(), 2);
+        assert_eq!(shown(r"(?:aa|bb)(?:cc|dd)(?:ee|ff)", 8).len(), 8);
+        // Over the limit: the pattern whole.
+        assert_eq!(shown(r"(?:aa|bb)(?:cc|dd)(?:ee|ff)", 7).len(), 1);
+        // An alternation too large to spell out keeps its branches as
+        // written.
+        assert_eq!(shown(r"(?:(?:aa|bb)(?:cc|dd)|ee|ff)", 4).len(), 3);
+        // Repetitions are not spelled out.
+        assert_eq!(shown(r"(?:a|b)+", 8).len(), 1);
+        // The same matches: each branch's lengths are among the whole's.
+        let hir = parse(r"\b(?:[0-9]{4}-[0-9]{2}|[a-z]{3}[ ][0-9])\b").unwrap();
+        let all = [true; 256];
+        let whole = LenSet::of_hir(&hir, &all);
+        let parts = branches(&hir, 8)
+            .iter()
+            .fold(LenSet::EMPTY, |acc, b| acc.union(LenSet::of_hir(b, &all)));
+        assert_eq!(whole, parts);
     }
 
     #[test]

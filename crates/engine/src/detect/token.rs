@@ -10,11 +10,11 @@
 //! them has is skipped without running the group (GA client ids, epoch
 //! seconds next to 13–19-digit card candidates).
 
-use regex_syntax::hir::{Hir, Look};
+use regex_syntax::hir::Hir;
 
 use super::keys::KeyClass;
 use super::patterns::{Context, PatternDef};
-use super::shape::{bytes_of, LenSet, Shape};
+use super::shape::{self, bytes_of, Edge, LenSet, Shape};
 use crate::types::PhiType;
 
 /// The separators a number token may use, one bit each.
@@ -259,111 +259,247 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// What a group can match in a haystack that is one word token: nothing
-/// but ASCII letters, digits and `_` (`45je3b10`, `1920x1080`, a tag
-/// manager id). Inside such a haystack no position but its start and end
-/// is a word boundary, so a pattern whose every match starts and ends at
-/// one (`\b…\b`) can only match the whole haystack; any other pattern is
-/// taken to match anywhere.
+/// Most `-`-joined words a word token may have (a UUID has five).
+const MAX_WORDS: usize = 8;
+
+/// Most branches a pattern is spelled out into for [`WordFacts`].
+const MAX_BRANCHES: usize = 16;
+
+/// What a scanner's patterns can match in a haystack that is one word
+/// token: ASCII words (letters, digits, `_`) joined by single `-` (none
+/// first, last or twice in a row), not digits alone (`45je3b10`,
+/// `1920x1080`, `WX-2291-L`, a UUID; digits alone are a
+/// [`number_token`], whose facts decide). Inside such a haystack the word
+/// boundaries are exactly where its words start and end, so a pattern
+/// whose every match starts and ends at one (`\b…\b`, over these bytes:
+/// [`Edge`]) can only match a run of whole words, `w_i-…-w_j`: its
+/// length, first and last bytes and every byte it can hold must fit that
+/// run. A pattern bounded at one end only must start (or end) with a
+/// word; any other pattern is taken to match anywhere. Patterns are read
+/// branch by branch ([`shape::branches`]): a date's ISO form holds no
+/// letter, its written-month forms do.
 #[derive(Clone, Debug)]
 pub struct WordFacts {
-    /// Shortest match over word bytes of a pattern that may match inside a
-    /// word (`usize::MAX`: none).
+    /// Shortest match over token bytes of a pattern bounded at neither end
+    /// (`usize::MAX`: none).
     anywhere_min: usize,
-    /// For each length below [`MAX_TOKEN`]: the word-bounded patterns
-    /// (bit = index) with a match of that length over word bytes.
-    whole_by_len: Vec<u64>,
-    /// For each byte: the word-bounded patterns whose matches may start
-    /// with it.
-    led_by: Vec<u64>,
-    /// For each byte: the word-bounded patterns whose matches may hold it
-    /// anywhere (a whole-token match holds every byte of the token).
-    held_by: Vec<u64>,
+    /// Shortest match of a pattern bounded only at its start.
+    start_min: usize,
+    /// Shortest match of a pattern bounded only at its end.
+    end_min: usize,
+    /// For each length below [`MAX_TOKEN`]: the branches bounded at both
+    /// ends (bit = index) with a match of that length over word bytes
+    /// alone (a run of one word).
+    one_word_by_len: Vec<u64>,
+    /// The same over word bytes and `-` (a run of several words).
+    words_by_len: Vec<u64>,
+    /// For each byte: the branches bounded at both ends whose matches may
+    /// start with it.
+    led_by: Box<[u64; 256]>,
+    /// For each byte: the branches bounded at both ends whose matches may
+    /// end with it.
+    ended_by: Box<[u64; 256]>,
+    /// For each byte: the branches bounded at both ends whose matches may
+    /// hold it anywhere (a run of words holds all of its bytes).
+    held_by: Box<[u64; 256]>,
+    /// `held_by[b'-']`: the branches a run of several words may match.
+    dash_held: u64,
+    /// The first bytes of the branches bounded only at their start.
+    start_led: [bool; 256],
+    /// The last bytes of the branches bounded only at their end.
+    end_led: [bool; 256],
 }
 
 impl WordFacts {
-    /// Reads the facts off the group's parsed patterns and their shapes.
-    pub fn new(hirs: &[Hir], shapes: &[Shape]) -> WordFacts {
-        let mut alphabet = [false; 256];
+    /// Reads the facts off a scanner's parsed patterns (all groups').
+    pub fn new(hirs: &[Hir]) -> WordFacts {
+        let mut word = [false; 256];
+        let mut token = [false; 256];
         for b in 0..=u8::MAX {
-            alphabet[usize::from(b)] = is_word_byte(b);
+            word[usize::from(b)] = is_word_byte(b);
+            token[usize::from(b)] = is_word_byte(b) || b == b'-';
         }
-        let boundary = |looks: regex_syntax::hir::LookSet, edge: Look| {
-            looks.contains(Look::WordAscii) || looks.contains(edge)
-        };
         let mut facts = WordFacts {
             anywhere_min: usize::MAX,
-            whole_by_len: vec![0; MAX_TOKEN],
-            led_by: vec![0; 256],
-            held_by: vec![0; 256],
+            start_min: usize::MAX,
+            end_min: usize::MAX,
+            one_word_by_len: vec![0; MAX_TOKEN],
+            words_by_len: vec![0; MAX_TOKEN],
+            led_by: Box::new([0; 256]),
+            ended_by: Box::new([0; 256]),
+            held_by: Box::new([0; 256]),
+            start_led: [false; 256],
+            end_led: [false; 256],
+            dash_held: 0,
         };
-        let too_many = hirs.len() > 64;
-        for (i, (hir, shape)) in hirs.iter().zip(shapes).enumerate() {
-            let lens = LenSet::of_hir(hir, &alphabet);
-            let props = hir.properties();
-            let bounded = !too_many
-                && !lens.contains(0)
-                && boundary(props.look_set_prefix(), Look::WordStartAscii)
-                && boundary(props.look_set_suffix(), Look::WordEndAscii);
-            if !bounded {
-                let min = lens.min().unwrap_or(usize::MAX);
-                facts.anywhere_min = facts.anywhere_min.min(min);
+        let spelled: Vec<Hir> = hirs
+            .iter()
+            .flat_map(|h| shape::branches(h, MAX_BRANCHES))
+            .collect();
+        let mut bit = 0;
+        for hir in &spelled {
+            let lens = LenSet::of_hir(hir, &token);
+            let Some(min) = lens.min() else {
+                // No match over token bytes at all.
                 continue;
+            };
+            let start = Edge::of_hir(hir, &token, false);
+            let end = Edge::of_hir(hir, &token, true);
+            let starts = start.at_word_edge(is_word_byte);
+            let ends = end.at_word_edge(is_word_byte);
+            match (starts, ends) {
+                (true, true) if bit < 64 => {}
+                (true, false) => {
+                    facts.start_min = facts.start_min.min(min);
+                    or_into(&mut facts.start_led, &start.first);
+                    continue;
+                }
+                (false, true) => {
+                    facts.end_min = facts.end_min.min(min);
+                    or_into(&mut facts.end_led, &end.first);
+                    continue;
+                }
+                _ => {
+                    facts.anywhere_min = facts.anywhere_min.min(min);
+                    continue;
+                }
             }
-            for (len, mask) in facts.whole_by_len.iter_mut().enumerate() {
+            let mask = 1u64 << bit;
+            bit += 1;
+            let one_word = LenSet::of_hir(hir, &word);
+            for len in 0..MAX_TOKEN {
+                if one_word.contains(len) {
+                    facts.one_word_by_len[len] |= mask;
+                }
                 if lens.contains(len) {
-                    *mask |= 1 << i;
+                    facts.words_by_len[len] |= mask;
                 }
             }
             let held = bytes_of(hir);
-            for (b, (led, holds)) in facts.led_by.iter_mut().zip(&mut facts.held_by).enumerate() {
-                if shape.first[b] {
-                    *led |= 1 << i;
-                }
-                if held[b] {
-                    *holds |= 1 << i;
-                }
+            let set = |yes: bool| if yes { mask } else { 0 };
+            for (b, &holds) in held.iter().enumerate() {
+                facts.led_by[b] |= set(start.first[b]);
+                facts.ended_by[b] |= set(end.first[b]);
+                facts.held_by[b] |= set(holds);
             }
         }
+        facts.dash_held = facts.held_by[usize::from(b'-')];
         facts
     }
 
-    /// Whether the group may match in `token`, a word token (see
-    /// [`word_token`]).
-    pub fn may_hit(&self, token: &[u8]) -> bool {
-        let len = token.len();
-        let Some(&first) = token.first() else {
-            return true;
-        };
-        if len >= self.anywhere_min || len >= MAX_TOKEN {
-            return true;
+    /// Whether no pattern can match in `hay`: `Some(true)` when it is a
+    /// word token no pattern fits, `Some(false)` when a pattern may match
+    /// in it, `None` when it is no word token.
+    pub fn nothing_fits(&self, hay: &[u8]) -> Option<bool> {
+        let len = hay.len();
+        // Where each word ends (the next starts one byte later); a token
+        // is shorter than `MAX_TOKEN` (128) bytes.
+        if len >= MAX_TOKEN {
+            return None;
         }
-        let whole = self.whole_by_len.get(len).copied().unwrap_or(u64::MAX);
-        let led = self
-            .led_by
-            .get(usize::from(first))
-            .copied()
-            .unwrap_or(u64::MAX);
-        let mut left = whole & led;
-        for &b in token {
-            if left == 0 {
-                break;
+        let mut ends = [0u8; MAX_WORDS];
+        let mut count = 0;
+        let mut word_start = 0;
+        let mut letters = 0;
+        for (i, &b) in hay.iter().enumerate() {
+            let class = WORD_CLASS[usize::from(b)];
+            letters |= class;
+            if class == WORD_DASH {
+                if i == word_start || count == MAX_WORDS - 1 {
+                    return None;
+                }
+                ends[count] = i as u8;
+                count += 1;
+                word_start = i + 1;
             }
-            left &= self
-                .held_by
-                .get(usize::from(b))
-                .copied()
-                .unwrap_or(u64::MAX);
         }
-        left != 0
+        if letters & NOT_WORD != 0 || letters & WORD_LETTER == 0 || len == word_start {
+            return None;
+        }
+        ends[count] = len as u8;
+        count += 1;
+        if len >= self.anywhere_min {
+            return Some(false);
+        }
+        let ends = &ends[..count];
+        let mut start = 0;
+        for (i, &first_end) in ends.iter().enumerate() {
+            let first_end = usize::from(first_end);
+            let first = usize::from(hay[start]);
+            if self.start_led[first] && len - start >= self.start_min {
+                return Some(false);
+            }
+            // A run of one word, then runs of several, which hold `-`.
+            let mut led = self.led_by[first];
+            for (j, &end) in ends.iter().enumerate().skip(i) {
+                let end = usize::from(end);
+                let by_len = if j == i {
+                    &self.one_word_by_len
+                } else {
+                    led &= self.dash_held;
+                    &self.words_by_len
+                };
+                if led == 0 {
+                    break;
+                }
+                let fits = by_len.get(end - start).copied().unwrap_or(0);
+                let left = led & fits & self.ended_by[usize::from(hay[end - 1])];
+                // Rarely reached: most runs fail on length and edges.
+                if left != 0 && self.held(&hay[start..end], left) {
+                    return Some(false);
+                }
+            }
+            start = first_end + 1;
+        }
+        let ends_fit = ends
+            .iter()
+            .map(|&end| usize::from(end))
+            .any(|end| self.end_led[usize::from(hay[end - 1])] && end >= self.end_min);
+        Some(!ends_fit)
+    }
+
+    /// Whether any of the `branches` may hold every byte of `run`.
+    fn held(&self, run: &[u8], branches: u64) -> bool {
+        run.iter()
+            .fold(branches, |acc, &b| acc & self.held_by[usize::from(b)])
+            != 0
     }
 }
 
-/// Whether `s` is one word token (see [`WordFacts`]) that is no number
-/// token: nothing but ASCII letters, digits and `_`, at least one of them
-/// not a digit (digits alone are a [`number_token`], whose facts decide).
-pub fn word_token(s: &[u8]) -> bool {
-    s.iter().all(|&b| is_word_byte(b)) && !s.iter().all(u8::is_ascii_digit)
+/// [`WORD_CLASS`] of a byte no word token holds.
+const NOT_WORD: u8 = 8;
+/// [`WORD_CLASS`] of `-`.
+const WORD_DASH: u8 = 1;
+/// [`WORD_CLASS`] of an ASCII digit.
+const WORD_DIGIT: u8 = 2;
+/// [`WORD_CLASS`] of an ASCII letter or `_` (a word byte, no digit).
+const WORD_LETTER: u8 = 4;
+
+/// Each byte's role in a word token.
+static WORD_CLASS: [u8; 256] = {
+    let mut t = [NOT_WORD; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_digit() {
+            WORD_DIGIT
+        } else if b.is_ascii_alphabetic() || b == b'_' {
+            WORD_LETTER
+        } else if b == b'-' {
+            WORD_DASH
+        } else {
+            NOT_WORD
+        };
+        i += 1;
+    }
+    t
+};
+
+/// ORs `from` into `into`, byte by byte.
+fn or_into(into: &mut [bool; 256], from: &[bool; 256]) {
+    for (a, b) in into.iter_mut().zip(from) {
+        *a |= *b;
+    }
 }
 
 #[cfg(test)]

@@ -118,27 +118,37 @@ impl Field<'_> {
 /// Which of the bytes that steer the value redactor occur in a value,
 /// gathered in one table-driven pass instead of one search per question.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Traits(u8);
+pub(crate) struct Traits(u16);
 
 impl Traits {
     /// `+` (maybe a form-encoded space).
-    const PLUS: u8 = 1;
+    const PLUS: u16 = 1;
     /// `%` (maybe a percent escape).
-    const PERCENT: u8 = 2;
+    const PERCENT: u16 = 2;
     /// `=` (maybe an embedded query).
-    const EQUALS: u8 = 4;
+    const EQUALS: u16 = 4;
     /// A space.
-    const SPACE: u8 = 8;
+    const SPACE: u16 = 8;
     /// ASCII whitespace (space, tab, line feed, form feed, carriage return).
-    const WHITESPACE: u8 = 16;
+    const WHITESPACE: u16 = 16;
     /// A digit, `@`, `%` or `:`: values without one are run through the
     /// scanner only when a pattern that needs none of them fits
     /// ([`crate::detect::Scanner::may_hit_without_digits`]).
-    const SCANNABLE: u8 = 32;
+    const SCANNABLE: u16 = 32;
     /// `{` or `[` (maybe nested JSON).
-    const BRACKET: u8 = 64;
+    const BRACKET: u16 = 64;
     /// `&` (ends a query pair; walkers stop at it).
-    const AMP: u8 = 128;
+    const AMP: u16 = 128;
+    /// An ASCII upper-case letter.
+    const UPPER: u16 = 256;
+    /// An ASCII lower-case letter.
+    const LOWER: u16 = 512;
+    /// A byte no base64 or base64url blob holds (anything but ASCII
+    /// letters, digits, `+`, `/`, `-`, `_` and `=`).
+    const NOT_BASE64: u16 = 1024;
+    /// The bits of the bytes that steer the value redactor's steps (all
+    /// but the letter-case and base64 bits).
+    const STEERING: u16 = 255;
 
     /// The traits of `v`.
     pub(crate) fn of(v: &[u8]) -> Traits {
@@ -149,38 +159,72 @@ impl Traits {
     }
 
     /// Whether any of the bits in `bits` is set.
-    fn has(self, bits: u8) -> bool {
+    fn has(self, bits: u16) -> bool {
         self.0 & bits != 0
+    }
+
+    /// Whether the value's steering bits are exactly `bits`.
+    fn steering_is(self, bits: u16) -> bool {
+        self.0 & Traits::STEERING == bits
+    }
+
+    /// Whether `v`, whose traits these are, may pass
+    /// [`codec::looks_like_base64`] once trimmed: long enough, both letter
+    /// cases, and no byte outside the base64 alphabets (unless `v` starts
+    /// or ends with whitespace, which trimming removes). `false` is exact;
+    /// `true` means "ask `looks_like_base64`".
+    fn may_be_base64(self, v: &[u8]) -> bool {
+        v.len() >= codec::MIN_BASE64
+            && self.has(Traits::UPPER)
+            && self.has(Traits::LOWER)
+            && (!self.has(Traits::NOT_BASE64)
+                || (self.has(Traits::WHITESPACE)
+                    && (v.first().is_some_and(u8::is_ascii_whitespace)
+                        || v.last().is_some_and(u8::is_ascii_whitespace))))
     }
 
     /// The [`Traits`] bits of one byte.
     #[inline]
-    fn of_byte(b: u8) -> u8 {
+    fn of_byte(b: u8) -> u16 {
         TRAIT_TABLE[usize::from(b)]
     }
 }
 
 /// Each byte's [`Traits`] bits.
-static TRAIT_TABLE: [u8; 256] = {
-    let mut t = [0u8; 256];
+static TRAIT_TABLE: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_uppercase() {
+            Traits::UPPER
+        } else if b.is_ascii_lowercase() {
+            Traits::LOWER
+        } else if matches!(b, b'0'..=b'9' | b'+' | b'/' | b'-' | b'_' | b'=') {
+            0
+        } else {
+            Traits::NOT_BASE64
+        };
+        i += 1;
+    }
     let mut b = b'0';
     while b <= b'9' {
         t[b as usize] = Traits::SCANNABLE;
         b += 1;
     }
-    t[b'@' as usize] = Traits::SCANNABLE;
-    t[b':' as usize] = Traits::SCANNABLE;
+    t[b'@' as usize] |= Traits::SCANNABLE;
+    t[b':' as usize] |= Traits::SCANNABLE;
     t[b'+' as usize] = Traits::PLUS;
-    t[b'%' as usize] = Traits::PERCENT | Traits::SCANNABLE;
+    t[b'%' as usize] |= Traits::PERCENT | Traits::SCANNABLE;
     t[b'=' as usize] = Traits::EQUALS;
-    t[b' ' as usize] = Traits::SPACE | Traits::WHITESPACE;
-    t[b'\t' as usize] = Traits::WHITESPACE;
-    t[b'\n' as usize] = Traits::WHITESPACE;
-    t[0x0c] = Traits::WHITESPACE;
-    t[b'\r' as usize] = Traits::WHITESPACE;
-    t[b'{' as usize] = Traits::BRACKET;
-    t[b'[' as usize] = Traits::BRACKET;
-    t[b'&' as usize] = Traits::AMP;
+    t[b' ' as usize] |= Traits::SPACE | Traits::WHITESPACE;
+    t[b'\t' as usize] |= Traits::WHITESPACE;
+    t[b'\n' as usize] |= Traits::WHITESPACE;
+    t[0x0c] |= Traits::WHITESPACE;
+    t[b'\r' as usize] |= Traits::WHITESPACE;
+    t[b'{' as usize] |= Traits::BRACKET;
+    t[b'[' as usize] |= Traits::BRACKET;
+    t[b'&' as usize] |= Traits::AMP;
     t
 };
 
@@ -359,7 +403,7 @@ impl<'p> Run<'p> {
                 other => other,
             });
         }
-        if codec::looks_like_base64(t) {
+        if traits.may_be_base64(v) && codec::looks_like_base64(t) {
             if let Some(decoded) = codec::base64_text(t) {
                 self.spend(decoded.len())?;
                 let before = self.findings.len();
@@ -383,8 +427,10 @@ impl<'p> Run<'p> {
 
     /// Whether an unkeyed value with these traits comes out of
     /// [`Run::value`] unchanged without looking at it further: nothing to
-    /// decode (`+`, `%`), no nested JSON (`{`, `[`) or query (`=`), too
-    /// short for base64, and the scanner's pre-check skips it (no digit,
+    /// decode (`+`, `%`), no nested JSON (`{`, `[`) or query (`=`), no
+    /// base64 by its traits ([`Traits::may_be_base64`]: too short, one
+    /// letter case only, or a byte no blob holds, such as a space or a
+    /// `.`), and the scanner's pre-check skips it (no digit,
     /// `@`, `%` or `:` and shorter than any pattern that needs none — never
     /// true with custom detectors or the prefilters off). The same
     /// decisions `value` takes step by step, answered from the traits alone.
@@ -392,19 +438,19 @@ impl<'p> Run<'p> {
     /// traits: digits only) in which the scanner can hit nothing outside a
     /// field ([`Scanner::skips_number_token`](crate::detect::Scanner::skips_number_token)):
     /// with no letter it is no base64 either. And a word token under 16
-    /// bytes (ASCII letters, digits and `_`, not digits alone: `45je3b10`)
-    /// in which no pattern can match
-    /// ([`Scanner::skips_word_token`](crate::detect::Scanner::skips_word_token)):
-    /// too short for base64.
-    #[inline]
+    /// bytes or in one letter case (ASCII letters, digits and `_`, not
+    /// digits alone: `45je3b10`) in which no pattern can match
+    /// ([`Scanner::skips_word_token`](crate::detect::Scanner::skips_word_token)).
+    #[inline(always)]
     pub(crate) fn inert(&self, v: &[u8], traits: Traits) -> bool {
         if traits.has(Traits::PLUS | Traits::PERCENT | Traits::EQUALS | Traits::BRACKET) {
             return false;
         }
-        (v.len() < codec::MIN_BASE64 && self.scan_skips(v, traits))
-            || (traits.0 == Traits::SCANNABLE && self.profile.scanner.skips_number_token(v))
-            || (traits.0 == Traits::SCANNABLE
-                && v.len() < codec::MIN_BASE64
+        let base64 = traits.may_be_base64(v);
+        (!base64 && self.scan_skips(v, traits))
+            || (traits.steering_is(Traits::SCANNABLE) && self.profile.scanner.skips_number_token(v))
+            || ((traits.steering_is(Traits::SCANNABLE) || traits.steering_is(0))
+                && !base64
                 && self.profile.scanner.skips_word_token(v))
     }
 

@@ -65,7 +65,7 @@ struct Piece {
 impl Piece {
     /// The piece of `q` starting at `start`.
     fn at(q: &[u8], start: usize) -> Piece {
-        let mut key = 0u8;
+        let mut key = 0u16;
         let i = scan_to(q, start, Traits::AMP | Traits::EQUALS, &mut key);
         if q.get(i) != Some(&b'=') {
             return Piece {
@@ -75,7 +75,7 @@ impl Piece {
                 value: Traits(0),
             };
         }
-        let mut value = 0u8;
+        let mut value = 0u16;
         let end = scan_to(q, i + 1, Traits::AMP, &mut value);
         Piece {
             end,
@@ -91,8 +91,8 @@ impl Piece {
 /// key: the bits of `&` and `=` alone); returns its position or `q.len()`.
 /// Eight bytes are taken at a time while a word holds neither byte.
 #[inline(always)]
-fn scan_to(q: &[u8], mut i: usize, stop: u8, acc: &mut u8) -> usize {
-    let mut t = 0u8;
+fn scan_to(q: &[u8], mut i: usize, stop: u16, acc: &mut u16) -> usize {
+    let mut t = 0u16;
     while let Some(word) = q.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
         let w = u64::from_le_bytes(word);
         if codec::word_has(w, b'&') || (stop & Traits::EQUALS != 0 && codec::word_has(w, b'=')) {
