@@ -223,6 +223,9 @@ pub struct Scanner {
     /// What the patterns of all groups can match in a haystack that is
     /// one word token.
     word: WordFacts,
+    /// Whether every pattern that needs no digit is in the keyword group,
+    /// so it can only match at one of that group's candidate starts.
+    digitless_keyed: bool,
 }
 
 /// Inputs to [`Scanner::compile`].
@@ -409,6 +412,10 @@ impl Scanner {
         .into_iter()
         .flatten()
         .collect();
+        let digitless_keyed = groups
+            .iter()
+            .filter(|g| g.starts.is_none())
+            .all(|g| g.needs.iter().all(|n| n.digits > 0));
         let digitless_min_len = groups
             .iter()
             .flat_map(|g| &g.needs)
@@ -430,6 +437,7 @@ impl Scanner {
         Ok(Scanner {
             token_may_hit,
             word,
+            digitless_keyed,
             groups,
             prefilter: true,
             ipv6: (cfg.enabled)(PhiType::Ipv6),
@@ -449,6 +457,24 @@ impl Scanner {
     /// prefilters off.
     pub fn may_hit_without_digits(&self, len: usize) -> bool {
         !self.prefilter || !self.custom.is_empty() || len >= self.digitless_min_len
+    }
+
+    /// Whether [`Scanner::scan`] of `hay`, which holds no ASCII digit, `@`,
+    /// `%` or `:`, finds nothing because no pattern that needs no digit can
+    /// start in it: each is in the keyword group (secrets, `Bearer`), whose
+    /// matches start only at its candidate starts, and `hay` has none
+    /// (`Running Shoes | Shop`). E-mail and IPv6 need `@`, `%` or `:`.
+    /// `false` (scan it) when such a pattern is in another group, with
+    /// custom detectors (they are not gated) or with the prefilters off.
+    pub fn skips_digitless(&self, hay: &[u8]) -> bool {
+        if !self.prefilter || !self.custom.is_empty() || !self.digitless_keyed {
+            return false;
+        }
+        let mut candidate = false;
+        if let Some(starts) = self.groups.iter().find_map(|g| g.starts.as_ref()) {
+            starts.for_each(hay, |_| candidate = true);
+        }
+        !candidate
     }
 
     /// Whether [`Scanner::scan`] of `hay` outside any field finds nothing
@@ -1301,6 +1327,55 @@ mod tests {
                 (scanner(), slow)
             });
             if fast.skips_word_token(hay.as_bytes()) {
+                proptest::prop_assert_eq!(types(slow, &hay), Vec::new(), "{}", hay);
+            }
+        }
+    }
+
+    #[test]
+    fn digitless_text_without_a_candidate_start_is_skipped() {
+        let mut s = scanner();
+        for clean in [
+            "Running Shoes | Shop",
+            "Blue Widget Deluxe Edition, large",
+            "https//shop.example/products/running-shoes",
+        ] {
+            assert!(s.skips_digitless(clean.as_bytes()), "{clean}");
+            assert!(types(&s, clean).is_empty(), "{clean}");
+        }
+        // Secrets and bearer tokens can be spelled without a digit.
+        for (scanned, ty) in [
+            ("key AKIAIOSFODNNAEXAMPLE", PhiType::AwsAccessKey),
+            ("Bearer abcdefghijklmnopqrstuv", PhiType::BearerToken),
+            (
+                "t=shpat_abcdefabcdefabcdefabcdefabcdefab",
+                PhiType::ShopifyToken,
+            ),
+        ] {
+            assert!(!s.skips_digitless(scanned.as_bytes()), "{scanned}");
+            assert_eq!(types(&s, scanned).first().map(|t| t.0), Some(ty));
+        }
+        s.set_prefilter(false);
+        assert!(!s.skips_digitless(b"Running Shoes | Shop"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the digit-free pre-check skips, the scanner with every
+        /// prefilter off finds nothing in.
+        #[test]
+        fn skipped_digitless_text_holds_nothing(
+            hay in proptest::string::string_regex(
+                "([A-Za-z_ .|/\\-]{1,12}|AKIA|ASIA|sk_live_|rk_live_|shpat_|eyJ|[Bb]earer |BEARER ){1,8}",
+            )
+            .unwrap(),
+        ) {
+            static SCANNERS: std::sync::OnceLock<(Scanner, Scanner)> = std::sync::OnceLock::new();
+            let (fast, slow) = SCANNERS.get_or_init(|| {
+                let mut slow = scanner();
+                slow.set_prefilter(false);
+                (scanner(), slow)
+            });
+            if fast.skips_digitless(hay.as_bytes()) {
                 proptest::prop_assert_eq!(types(slow, &hay), Vec::new(), "{}", hay);
             }
         }

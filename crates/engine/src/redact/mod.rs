@@ -456,10 +456,14 @@ impl<'p> Run<'p> {
 
     /// Whether [`Run::scan`] skips `v` (whose traits are `traits`) without
     /// running the scanner: no digit, `@`, `%` or `:` and too short for a
-    /// pattern that needs none, or shorter than any hit.
+    /// pattern that needs none or without a word where one can start
+    /// ([`Scanner::skips_digitless`](crate::detect::Scanner::skips_digitless)),
+    /// or shorter than any hit.
     #[inline]
     pub(crate) fn scan_skips(&self, v: &[u8], traits: Traits) -> bool {
-        (!traits.has(Traits::SCANNABLE) && !self.profile.scanner.may_hit_without_digits(v.len()))
+        let scanner = &self.profile.scanner;
+        (!traits.has(Traits::SCANNABLE)
+            && (!scanner.may_hit_without_digits(v.len()) || scanner.skips_digitless(v)))
             || self.too_short(v)
     }
 
