@@ -512,6 +512,16 @@ impl Scanner {
         self.word.nothing_fits(hay) == Some(true)
     }
 
+    /// [`Scanner::skips_word_token`] for a caller that knows `hay` holds
+    /// nothing but ASCII letters, digits, `_` and `-`, at least one letter
+    /// or `_`, and whether it holds a `-` (`dashes`).
+    pub fn skips_word_bytes(&self, hay: &[u8], dashes: bool) -> bool {
+        if !self.prefilter || !self.custom.is_empty() {
+            return false;
+        }
+        self.word.nothing_fits_in_word_bytes(hay, dashes) == Some(true)
+    }
+
     /// Whether the prefilters are on (the default).
     pub fn prefilter(&self) -> bool {
         self.prefilter

@@ -391,29 +391,43 @@ impl WordFacts {
     /// word token no pattern fits, `Some(false)` when a pattern may match
     /// in it, `None` when it is no word token.
     pub fn nothing_fits(&self, hay: &[u8]) -> Option<bool> {
+        let mut classes = 0;
+        for &b in hay {
+            classes |= WORD_CLASS[usize::from(b)];
+        }
+        if classes & NOT_WORD != 0 || classes & WORD_LETTER == 0 {
+            return None;
+        }
+        self.nothing_fits_in_word_bytes(hay, classes & WORD_DASH != 0)
+    }
+
+    /// [`WordFacts::nothing_fits`] for a caller that knows `hay` holds
+    /// nothing but ASCII letters, digits, `_` and `-`, at least one letter
+    /// or `_`, and whether it holds a `-` (`dashes`): the value
+    /// redactor's traits tell it.
+    pub fn nothing_fits_in_word_bytes(&self, hay: &[u8], dashes: bool) -> Option<bool> {
         let len = hay.len();
-        // Where each word ends (the next starts one byte later); a token
-        // is shorter than `MAX_TOKEN` (128) bytes.
         if len >= MAX_TOKEN {
             return None;
         }
+        // Where each word ends (the next starts one byte later); a token
+        // is shorter than `MAX_TOKEN` (128) bytes.
         let mut ends = [0u8; MAX_WORDS];
         let mut count = 0;
         let mut word_start = 0;
-        let mut letters = 0;
-        for (i, &b) in hay.iter().enumerate() {
-            let class = WORD_CLASS[usize::from(b)];
-            letters |= class;
-            if class == WORD_DASH {
-                if i == word_start || count == MAX_WORDS - 1 {
-                    return None;
+        if dashes {
+            for (i, &b) in hay.iter().enumerate() {
+                if b == b'-' {
+                    if i == word_start || count == MAX_WORDS - 1 {
+                        return None;
+                    }
+                    ends[count] = i as u8;
+                    count += 1;
+                    word_start = i + 1;
                 }
-                ends[count] = i as u8;
-                count += 1;
-                word_start = i + 1;
             }
         }
-        if letters & NOT_WORD != 0 || letters & WORD_LETTER == 0 || len == word_start {
+        if len == word_start {
             return None;
         }
         ends[count] = len as u8;

@@ -146,8 +146,15 @@ impl Traits {
     /// A byte no base64 or base64url blob holds (anything but ASCII
     /// letters, digits, `+`, `/`, `-`, `_` and `=`).
     const NOT_BASE64: u16 = 1024;
+    /// `-`.
+    const DASH: u16 = 2048;
+    /// `_`.
+    const UNDERSCORE: u16 = 4096;
+    /// A byte no word token holds (anything but ASCII letters, digits, `_`
+    /// and `-`).
+    const NOT_WORD: u16 = 8192;
     /// The bits of the bytes that steer the value redactor's steps (all
-    /// but the letter-case and base64 bits).
+    /// but the letter-case, base64 and word-token bits).
     const STEERING: u16 = 255;
 
     /// The traits of `v`.
@@ -196,27 +203,27 @@ static TRAIT_TABLE: [u16; 256] = {
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
+        let word = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+        let base64 = word || matches!(b, b'+' | b'/' | b'=');
         t[i] = if b.is_ascii_uppercase() {
             Traits::UPPER
         } else if b.is_ascii_lowercase() {
             Traits::LOWER
-        } else if matches!(b, b'0'..=b'9' | b'+' | b'/' | b'-' | b'_' | b'=') {
-            0
+        } else if b.is_ascii_digit() {
+            Traits::SCANNABLE
         } else {
-            Traits::NOT_BASE64
-        };
+            0
+        } | if base64 { 0 } else { Traits::NOT_BASE64 }
+            | if word { 0 } else { Traits::NOT_WORD };
         i += 1;
     }
-    let mut b = b'0';
-    while b <= b'9' {
-        t[b as usize] = Traits::SCANNABLE;
-        b += 1;
-    }
+    t[b'-' as usize] |= Traits::DASH;
+    t[b'_' as usize] |= Traits::UNDERSCORE;
     t[b'@' as usize] |= Traits::SCANNABLE;
     t[b':' as usize] |= Traits::SCANNABLE;
-    t[b'+' as usize] = Traits::PLUS;
+    t[b'+' as usize] |= Traits::PLUS;
     t[b'%' as usize] |= Traits::PERCENT | Traits::SCANNABLE;
-    t[b'=' as usize] = Traits::EQUALS;
+    t[b'=' as usize] |= Traits::EQUALS;
     t[b' ' as usize] |= Traits::SPACE | Traits::WHITESPACE;
     t[b'\t' as usize] |= Traits::WHITESPACE;
     t[b'\n' as usize] |= Traits::WHITESPACE;
@@ -449,9 +456,10 @@ impl<'p> Run<'p> {
         let base64 = traits.may_be_base64(v);
         (!base64 && self.scan_skips(v, traits))
             || (traits.steering_is(Traits::SCANNABLE) && self.profile.scanner.skips_number_token(v))
-            || ((traits.steering_is(Traits::SCANNABLE) || traits.steering_is(0))
+            || (traits.0 & (Traits::STEERING | Traits::NOT_WORD) & !Traits::SCANNABLE == 0
+                && traits.has(Traits::UPPER | Traits::LOWER | Traits::UNDERSCORE)
                 && !base64
-                && self.profile.scanner.skips_word_token(v))
+                && (self.profile.scanner).skips_word_bytes(v, traits.has(Traits::DASH)))
     }
 
     /// Whether [`Run::scan`] skips `v` (whose traits are `traits`) without
@@ -647,5 +655,46 @@ where
     match f(&mut run) {
         Ok(out) => run.finish(out),
         Err(reason) => Outcome::Unscannable { reason },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_traits_follow_their_definitions() {
+        for b in 0..=u8::MAX {
+            let t = Traits::of(&[b]);
+            let word = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+            assert_eq!(t.has(Traits::NOT_WORD), !word, "{b}");
+            assert_eq!(t.has(Traits::DASH), b == b'-', "{b}");
+            assert_eq!(t.has(Traits::UNDERSCORE), b == b'_', "{b}");
+            assert_eq!(t.has(Traits::UPPER), b.is_ascii_uppercase(), "{b}");
+            assert_eq!(t.has(Traits::LOWER), b.is_ascii_lowercase(), "{b}");
+            assert_eq!(
+                t.has(Traits::SCANNABLE),
+                b.is_ascii_digit() || matches!(b, b'@' | b'%' | b':'),
+                "{b}"
+            );
+            assert_eq!(
+                t.has(Traits::NOT_BASE64),
+                !(word || matches!(b, b'+' | b'/' | b'=')),
+                "{b}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// `may_be_base64`'s "no" is exact.
+        #[test]
+        fn traits_rule_out_base64_only_when_it_is_not(
+            v in proptest::string::string_regex("[ \t]?[A-Za-z0-9+/_=. -]{10,30}[ \t]?").unwrap(),
+        ) {
+            let v = v.as_bytes();
+            if !Traits::of(v).may_be_base64(v) {
+                proptest::prop_assert!(!codec::looks_like_base64(v.trim_ascii()));
+            }
+        }
     }
 }
