@@ -213,11 +213,15 @@ pub fn ipv4(s: &[u8]) -> bool {
     parts == 4 && s != b"0.0.0.0"
 }
 
+/// The fewest `:` an IPv6 address [`ipv6`] accepts holds (`a::b:c`; the
+/// unspecified `::` and loopback `::1` are refused).
+pub const IPV6_MIN_COLONS: usize = 3;
+
 /// IPv6: parses, and is not the unspecified or loopback address; a candidate
 /// must have at least three colons (filters `12:30:45` times).
 pub fn ipv6(s: &[u8]) -> bool {
     let colons = s.iter().filter(|&&b| b == b':').count();
-    if colons < 3 {
+    if colons < IPV6_MIN_COLONS {
         return false;
     }
     // Without `::` an address spells out all eight groups: seven colons, or

@@ -12,7 +12,7 @@ use std::ops::Range;
 use crate::codec;
 use crate::detect::keys::KeyClass;
 use crate::detect::validate;
-use crate::detect::{Hit, ScanCtx};
+use crate::detect::{self, Hit, ScanCtx};
 use crate::profile::Profile;
 use crate::types::{Action, Encoding, Finding, Outcome, PhiType, UnscannableReason};
 
@@ -131,8 +131,9 @@ impl Traits {
     const SPACE: u16 = 8;
     /// ASCII whitespace (space, tab, line feed, form feed, carriage return).
     const WHITESPACE: u16 = 16;
-    /// A digit, `@`, `%` or `:`: values without one are run through the
-    /// scanner only when a pattern that needs none of them fits
+    /// A digit, `@` or `%`: values without one (and with too few `:` for
+    /// IPv6) are run through the scanner only when a pattern that needs
+    /// none of them fits
     /// ([`crate::detect::Scanner::may_hit_without_digits`]).
     const SCANNABLE: u16 = 32;
     /// `{` or `[` (maybe nested JSON).
@@ -153,6 +154,8 @@ impl Traits {
     /// A byte no word token holds (anything but ASCII letters, digits, `_`
     /// and `-`).
     const NOT_WORD: u16 = 8192;
+    /// `:` (IPv6 needs a few).
+    const COLON: u16 = 16384;
     /// The bits of the bytes that steer the value redactor's steps (all
     /// but the letter-case, base64 and word-token bits).
     const STEERING: u16 = 255;
@@ -220,7 +223,7 @@ static TRAIT_TABLE: [u16; 256] = {
     t[b'-' as usize] |= Traits::DASH;
     t[b'_' as usize] |= Traits::UNDERSCORE;
     t[b'@' as usize] |= Traits::SCANNABLE;
-    t[b':' as usize] |= Traits::SCANNABLE;
+    t[b':' as usize] |= Traits::COLON;
     t[b'+' as usize] |= Traits::PLUS;
     t[b'%' as usize] |= Traits::PERCENT | Traits::SCANNABLE;
     t[b'=' as usize] |= Traits::EQUALS;
@@ -463,15 +466,17 @@ impl<'p> Run<'p> {
     }
 
     /// Whether [`Run::scan`] skips `v` (whose traits are `traits`) without
-    /// running the scanner: no digit, `@`, `%` or `:` and too short for a
-    /// pattern that needs none or without a word where one can start
-    /// ([`Scanner::skips_digitless`](crate::detect::Scanner::skips_digitless)),
+    /// running the scanner: no digit, `@` or `%`, too few `:` for IPv6,
+    /// and too short for a pattern that needs none of them or without a
+    /// word where one can start
+    /// ([`Scanner::skips_digitless`](crate::detect::Scanner::skips_digitless));
     /// or shorter than any hit.
     #[inline]
     pub(crate) fn scan_skips(&self, v: &[u8], traits: Traits) -> bool {
         let scanner = &self.profile.scanner;
-        (!traits.has(Traits::SCANNABLE)
-            && (!scanner.may_hit_without_digits(v.len()) || scanner.skips_digitless(v)))
+        let digitless = !traits.has(Traits::SCANNABLE)
+            && (!traits.has(Traits::COLON) || !detect::may_hold_ipv6(v));
+        (digitless && (!scanner.may_hit_without_digits(v.len()) || scanner.skips_digitless(v)))
             || self.too_short(v)
     }
 
@@ -674,9 +679,10 @@ mod tests {
             assert_eq!(t.has(Traits::LOWER), b.is_ascii_lowercase(), "{b}");
             assert_eq!(
                 t.has(Traits::SCANNABLE),
-                b.is_ascii_digit() || matches!(b, b'@' | b'%' | b':'),
+                b.is_ascii_digit() || matches!(b, b'@' | b'%'),
                 "{b}"
             );
+            assert_eq!(t.has(Traits::COLON), b == b':', "{b}");
             assert_eq!(
                 t.has(Traits::NOT_BASE64),
                 !(word || matches!(b, b'+' | b'/' | b'=')),
