@@ -290,9 +290,9 @@ pub struct WordFacts {
     /// For each length below [`MAX_TOKEN`]: the branches bounded at both
     /// ends (bit = index) with a match of that length over word bytes
     /// alone (a run of one word).
-    one_word_by_len: Vec<u64>,
+    one_word_by_len: Box<[u64; MAX_TOKEN]>,
     /// The same over word bytes and `-` (a run of several words).
-    words_by_len: Vec<u64>,
+    words_by_len: Box<[u64; MAX_TOKEN]>,
     /// For each byte: the branches bounded at both ends whose matches may
     /// start with it.
     led_by: Box<[u64; 256]>,
@@ -323,8 +323,8 @@ impl WordFacts {
             anywhere_min: usize::MAX,
             start_min: usize::MAX,
             end_min: usize::MAX,
-            one_word_by_len: vec![0; MAX_TOKEN],
-            words_by_len: vec![0; MAX_TOKEN],
+            one_word_by_len: Box::new([0; MAX_TOKEN]),
+            words_by_len: Box::new([0; MAX_TOKEN]),
             led_by: Box::new([0; 256]),
             ended_by: Box::new([0; 256]),
             held_by: Box::new([0; 256]),
@@ -416,8 +416,20 @@ impl WordFacts {
         let mut count = 0;
         let mut word_start = 0;
         if dashes {
-            for (i, &b) in hay.iter().enumerate() {
-                if b == b'-' {
+            // Eight bytes at a time: the dashes' bits, lowest first.
+            for (chunk, bytes) in hay.chunks(8).enumerate() {
+                let word = match <[u8; 8]>::try_from(bytes) {
+                    Ok(word) => u64::from_le_bytes(word),
+                    // The last few bytes; the missing ones read as zero.
+                    Err(_) => bytes
+                        .iter()
+                        .rev()
+                        .fold(0, |acc, &b| acc << 8 | u64::from(b)),
+                };
+                let mut bits = dash_bytes(word);
+                while bits != 0 {
+                    let i = chunk * 8 + bits.trailing_zeros() as usize / 8;
+                    bits &= bits - 1;
                     if i == word_start || count == MAX_WORDS - 1 {
                         return None;
                     }
@@ -435,40 +447,40 @@ impl WordFacts {
         if len >= self.anywhere_min {
             return Some(false);
         }
-        let ends = &ends[..count];
+        // Each word's end, and the branches that may end with its last byte.
+        let mut ended = [(0usize, 0u64); MAX_WORDS];
+        for (slot, &end) in ended.iter_mut().zip(&ends[..count]) {
+            let end = usize::from(end);
+            *slot = (end, self.ended_by[usize::from(hay[end - 1])]);
+        }
+        let ended = &ended[..count];
         let mut start = 0;
-        for (i, &first_end) in ends.iter().enumerate() {
-            let first_end = usize::from(first_end);
+        for (i, &(first_end, first_ended)) in ended.iter().enumerate() {
             let first = usize::from(hay[start]);
             if self.start_led[first] && len - start >= self.start_min {
                 return Some(false);
             }
             // A run of one word, then runs of several, which hold `-`.
-            let mut led = self.led_by[first];
-            for (j, &end) in ends.iter().enumerate().skip(i) {
-                let end = usize::from(end);
-                let by_len = if j == i {
-                    &self.one_word_by_len
-                } else {
-                    led &= self.dash_held;
-                    &self.words_by_len
-                };
-                if led == 0 {
-                    break;
-                }
-                let fits = by_len.get(end - start).copied().unwrap_or(0);
-                let left = led & fits & self.ended_by[usize::from(hay[end - 1])];
-                // Rarely reached: most runs fail on length and edges.
-                if left != 0 && self.held(&hay[start..end], left) {
-                    return Some(false);
+            let led = self.led_by[first];
+            let one = led & self.one_word_by_len[(first_end - start) % MAX_TOKEN] & first_ended;
+            // Rarely reached: most runs fail on length and edges.
+            if one != 0 && self.held(&hay[start..first_end], one) {
+                return Some(false);
+            }
+            let several = led & self.dash_held;
+            if several != 0 {
+                for &(end, end_ended) in &ended[i + 1..] {
+                    let left = several & self.words_by_len[(end - start) % MAX_TOKEN] & end_ended;
+                    if left != 0 && self.held(&hay[start..end], left) {
+                        return Some(false);
+                    }
                 }
             }
             start = first_end + 1;
         }
-        let ends_fit = ends
+        let ends_fit = ended
             .iter()
-            .map(|&end| usize::from(end))
-            .any(|end| self.end_led[usize::from(hay[end - 1])] && end >= self.end_min);
+            .any(|&(end, _)| self.end_led[usize::from(hay[end - 1])] && end >= self.end_min);
         Some(!ends_fit)
     }
 
@@ -508,6 +520,15 @@ static WORD_CLASS: [u8; 256] = {
     }
     t
 };
+
+/// The high bit of each byte of `w` that is `-`, exactly (no borrow
+/// between bytes).
+#[inline]
+fn dash_bytes(w: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = w ^ (0x0101_0101_0101_0101 * u64::from(b'-'));
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
 
 /// ORs `from` into `into`, byte by byte.
 fn or_into(into: &mut [bool; 256], from: &[bool; 256]) {
