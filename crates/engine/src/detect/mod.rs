@@ -1216,6 +1216,17 @@ fn passport_ok(v: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// The default scanner and the same with every prefilter off, built
+    /// once for the proptests that compare them.
+    fn fast_and_slow() -> &'static (Scanner, Scanner) {
+        static SCANNERS: std::sync::OnceLock<(Scanner, Scanner)> = std::sync::OnceLock::new();
+        SCANNERS.get_or_init(|| {
+            let mut slow = scanner();
+            slow.set_prefilter(false);
+            (scanner(), slow)
+        })
+    }
+
     fn scanner() -> Scanner {
         let kw = |t: PhiType| {
             patterns::default_keywords(t)
@@ -1338,12 +1349,7 @@ mod tests {
             )
             .unwrap(),
         ) {
-            static SCANNERS: std::sync::OnceLock<(Scanner, Scanner)> = std::sync::OnceLock::new();
-            let (fast, slow) = SCANNERS.get_or_init(|| {
-                let mut slow = scanner();
-                slow.set_prefilter(false);
-                (scanner(), slow)
-            });
+            let (fast, slow) = fast_and_slow();
             if fast.skips_word_token(hay.as_bytes()) {
                 proptest::prop_assert_eq!(types(slow, &hay), Vec::new(), "{}", hay);
             }
@@ -1387,12 +1393,7 @@ mod tests {
             )
             .unwrap(),
         ) {
-            static SCANNERS: std::sync::OnceLock<(Scanner, Scanner)> = std::sync::OnceLock::new();
-            let (fast, slow) = SCANNERS.get_or_init(|| {
-                let mut slow = scanner();
-                slow.set_prefilter(false);
-                (scanner(), slow)
-            });
+            let (fast, slow) = fast_and_slow();
             // The contract: too few `:` for IPv6.
             if !may_hold_ipv6(hay.as_bytes()) && fast.skips_digitless(hay.as_bytes()) {
                 proptest::prop_assert_eq!(types(slow, &hay), Vec::new(), "{}", hay);
