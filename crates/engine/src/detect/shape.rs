@@ -288,11 +288,9 @@ impl Edge {
                 }
                 Edge::byte(class)
             }
-            // Not modelled (patterns are compiled with Unicode off).
-            HirKind::Class(Class::Unicode(_)) => Edge {
-                empty: true,
-                ..Edge::byte(*alphabet)
-            },
+            // Not modelled (patterns are compiled with Unicode off): one
+            // character, which may start with any byte of the alphabet.
+            HirKind::Class(Class::Unicode(_)) => Edge::byte(*alphabet),
             HirKind::Capture(c) => Edge::of_hir(&c.sub, alphabet, backwards),
             HirKind::Repetition(r) => {
                 let sub = Edge::of_hir(&r.sub, alphabet, backwards);
