@@ -6,11 +6,8 @@
 //! Most searches over a log line find nothing, and this module answers
 //! "can this search find anything" by walking [`CHAINS`] independent
 //! unanchored searches in lockstep, one per segment of the haystack, so the
-//! core overlaps their loads (~2.6x the bytes per second on access-log
-//! lines: `examples/dfa_chains.rs`). The walks step through a copy of the
-//! DFA's transitions in which match states lead only to themselves, so the
-//! lockstep loop is four loads and an add per byte and looks at the states
-//! once every [`BLOCK`] steps.
+//! core overlaps their loads (~2.5x the bytes per second on access-log
+//! lines: `examples/dfa_chains.rs`).
 //!
 //! Why it is exact: each chain is the unanchored search from its segment's
 //! start. It walks its segment, then on until it reaches a match state, the
@@ -25,7 +22,7 @@
 //! position (a match seen by a later chain may have started in an earlier
 //! one).
 
-use regex_automata::dfa::{dense::DFA, regex::Regex, Automaton};
+use regex_automata::dfa::{regex::Regex, Automaton};
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::Anchored;
@@ -44,9 +41,6 @@ pub const MIN_LEN: usize = 64;
 /// steps there (from 32 bytes on they cost about the same; callgrind on
 /// the benchmark's query and JSON payloads).
 pub const SHORT_LEN: usize = 32;
-
-/// Steps the lockstep loop takes between looks at the chains' states.
-const BLOCK: usize = 8;
 
 /// How far a chain may walk past its segment before it gives up and lets
 /// the ordinary search decide. On text a chain is back in its start state
@@ -67,20 +61,6 @@ pub struct Chains {
     after: Box<[StateID; 256]>,
     /// Start state at the beginning of the haystack.
     text: StateID,
-    /// The forward DFA's transitions, copied so that a walk can step
-    /// through them without widening each state it loads, with one change:
-    /// a match state leads only to itself. A walk that passed through a
-    /// match state is then still in it when its state is next looked at,
-    /// so the lockstep loop needs to look only every [`BLOCK`] steps.
-    /// Indexed like the DFA's own table: state id (a multiple of the
-    /// stride) plus byte class.
-    trans: Box<[u32]>,
-    /// The DFA's byte class of each byte.
-    classes: [u8; 256],
-    /// The highest special state id: the DFA numbers its special states
-    /// (match, dead, quit, start, accelerated) first, so a state is
-    /// special exactly when its id is at most this.
-    max_special: usize,
 }
 
 impl Chains {
@@ -96,22 +76,7 @@ impl Chains {
                 .ok()?;
         }
         let text = dfa.start_state(&unanchored).ok()?;
-        let classes = std::array::from_fn(|b| dfa.byte_classes().get(b as u8));
-        let trans = transitions(dfa, after.iter().copied().chain([text]))?;
-        // State ids are table offsets, a multiple of the stride apart.
-        let max_special = (0..)
-            .map(|k: usize| k << dfa.stride2())
-            .take_while(|&id| dfa.is_special_state(StateID::new_unchecked(id)))
-            .last()
-            .unwrap_or(0);
-        Some(Chains {
-            re,
-            after,
-            text,
-            trans,
-            classes,
-            max_special,
-        })
+        Some(Chains { re, after, text })
     }
 
     /// The regex, for the ordinary searches.
@@ -205,116 +170,54 @@ impl Chains {
         dfa.is_match_state(dfa.next_eoi_state(sid))
     }
 
-    /// The next state from `sid` on `b` ([`Chains::trans`]: the forward
-    /// DFA's, except that a match state stays put). `sid` must be a state
-    /// read off the DFA in [`Chains::new`] or one this function returned.
-    /// Every walk here starts from one of those.
+    /// The forward DFA's next state from `sid` on `b`. `sid` must be a
+    /// state of `self.re`'s forward DFA: a start state read off it in
+    /// [`Chains::new`] or a state this function returned. Every walk here
+    /// starts from one of those.
     #[inline(always)]
     fn step(&self, sid: StateID, b: u8) -> StateID {
-        StateID::new_unchecked(self.step_usize(sid.as_usize(), b))
-    }
-
-    /// [`Chains::step`] on a state carried as `usize` (same contract).
-    #[inline(always)]
-    fn step_usize(&self, sid: usize, b: u8) -> usize {
-        let at = sid + usize::from(self.classes[usize::from(b)]);
-        // SAFETY: `transitions` made `trans` hold every state reachable
-        // from the start states (the only states a walk begins in) with
-        // all of its classes, so `sid + class` is in bounds, and every
-        // entry is again such a state. The checked index spends a compare
-        // and a branch per step: a sixth of the lockstep loop.
-        unsafe { *self.trans.get_unchecked(at) as usize }
+        // SAFETY: `next_state_unchecked` needs a state id of the DFA it is
+        // called on, which `sid` is (above; `Chains` owns the regex and
+        // never changes it, and a DFA's transitions lead only to its own
+        // states). The checked `next_state` spends a compare and a branch
+        // per step on that bound: a sixth of the lockstep loop.
+        unsafe { self.re.forward().next_state_unchecked(sid, b) }
     }
 
     /// Steps the four chains together through their segments (the shortest
     /// one's length) until one reaches a state that ends its walk (match, dead
     /// or quit; other special states, accelerated ones, step on as usual).
-    /// Those three lead only to themselves in [`Chains::trans`], so the
-    /// states are looked at every [`BLOCK`] steps, where a chain that met
-    /// one is still in it. Returns the steps taken. Kept out of line so
-    /// that changes around the caller do not change how this loop is
-    /// compiled: inlined, its instruction count moved by ~8 % with an
-    /// unrelated one-line edit.
+    /// Returns the steps taken. Kept out of line so that changes around the
+    /// caller do not change how this loop is compiled: inlined, its
+    /// instruction count moved by ~8 % with an unrelated one-line edit.
     #[inline(never)]
     fn lockstep(&self, segs: [&[u8]; CHAINS], sids: &mut [StateID; CHAINS]) -> usize {
         let dfa = self.re.forward();
-        let ends = |sid: usize| {
-            let sid = StateID::new_unchecked(sid);
-            dfa.is_match_state(sid) || dfa.is_dead_state(sid) || dfa.is_quit_state(sid)
+        let ends = |sid: StateID| {
+            dfa.is_special_state(sid)
+                && (dfa.is_match_state(sid) || dfa.is_dead_state(sid) || dfa.is_quit_state(sid))
         };
-        let max_special = self.max_special;
-        let len = segs.iter().map(|s| s.len()).min().unwrap_or(0);
-        let [mut c0, mut c1, mut c2, mut c3] = sids.map(|s| s.as_usize());
+        let [s0, s1, s2, s3] = segs;
+        let [mut c0, mut c1, mut c2, mut c3] = *sids;
         let mut steps = 0;
-        // The states are carried as `usize` so that the loop does not
-        // widen each one again after its load.
-        let chunks = segs.map(|s| s[..len].chunks_exact(BLOCK));
-        let [k0, k1, k2, k3] = chunks;
-        for (((b0, b1), b2), b3) in k0.zip(k1).zip(k2).zip(k3) {
-            for j in 0..BLOCK {
-                c0 = self.step_usize(c0, b0[j]);
-                c1 = self.step_usize(c1, b1[j]);
-                c2 = self.step_usize(c2, b2[j]);
-                c3 = self.step_usize(c3, b3[j]);
-            }
-            steps += BLOCK;
-            if c0.min(c1).min(c2.min(c3)) <= max_special && [c0, c1, c2, c3].into_iter().any(ends) {
-                *sids = [c0, c1, c2, c3].map(StateID::new_unchecked);
-                return steps;
+        for (((&b0, &b1), &b2), &b3) in s0.iter().zip(s1).zip(s2).zip(s3) {
+            c0 = self.step(c0, b0);
+            c1 = self.step(c1, b1);
+            c2 = self.step(c2, b2);
+            c3 = self.step(c3, b3);
+            steps += 1;
+            if (dfa.is_special_state(c0)
+                | dfa.is_special_state(c1)
+                | dfa.is_special_state(c2)
+                | dfa.is_special_state(c3))
+                && [c0, c1, c2, c3].into_iter().any(ends)
+            {
+                break;
             }
         }
-        let tails = segs.map(|s| &s[steps..len]);
-        let [t0, t1, t2, t3] = tails;
-        for (((&b0, &b1), &b2), &b3) in t0.iter().zip(t1).zip(t2).zip(t3) {
-            c0 = self.step_usize(c0, b0);
-            c1 = self.step_usize(c1, b1);
-            c2 = self.step_usize(c2, b2);
-            c3 = self.step_usize(c3, b3);
-        }
-        steps = len;
-        *sids = [c0, c1, c2, c3].map(StateID::new_unchecked);
+        *sids = [c0, c1, c2, c3];
         steps
     }
-}
-
-/// The forward transitions of `dfa` from every state reachable from
-/// `starts`, indexed by state id plus byte class, with each match state's
-/// transitions pointing back at itself (see [`Chains::trans`]). Slots of
-/// states never reached hold the dead state. `None` if a state id does not
-/// fit the table's `u32`.
-fn transitions(dfa: &DFA<Vec<u32>>, starts: impl Iterator<Item = StateID>) -> Option<Box<[u32]>> {
-    let stride = 1usize << dfa.stride2();
-    // One byte of each class (the end-of-input class has none: walks ask
-    // the DFA for it).
-    let mut reps: Vec<(usize, u8)> = Vec::new();
-    for b in 0..=u8::MAX {
-        let class = usize::from(dfa.byte_classes().get(b));
-        if !reps.iter().any(|&(c, _)| c == class) {
-            reps.push((class, b));
-        }
-    }
-    let mut trans: Vec<u32> = Vec::new();
-    let mut todo: Vec<StateID> = starts.collect();
-    let mut seen = std::collections::HashSet::new();
-    while let Some(sid) = todo.pop() {
-        if !seen.insert(sid) {
-            continue;
-        }
-        let base = sid.as_usize();
-        if trans.len() < base + stride {
-            trans.resize(base + stride, 0);
-        }
-        for &(class, b) in &reps {
-            let next = if dfa.is_match_state(sid) {
-                sid
-            } else {
-                dfa.next_state(sid, b)
-            };
-            *trans.get_mut(base + class)? = u32::try_from(next.as_usize()).ok()?;
-            todo.push(next);
-        }
-    }
-    Some(trans.into_boxed_slice())
 }
 
 #[cfg(test)]
@@ -413,54 +316,6 @@ mod tests {
         // Ordinary text: every chain is back in its start state at once.
         let text = b"the quick brown fox jumps over the lazy dog ".repeat(100);
         assert!(!chains.may_match(&text, 0));
-    }
-
-    #[test]
-    fn steps_as_the_dfa_does_except_out_of_a_match() {
-        let chains = chains();
-        let dfa = chains.regex().forward();
-        // Every state a walk can be in, from every start state.
-        let mut todo: Vec<StateID> = chains.after.to_vec();
-        todo.push(chains.text);
-        let mut seen = std::collections::HashSet::new();
-        let mut matches = 0;
-        while let Some(sid) = todo.pop() {
-            if !seen.insert(sid) {
-                continue;
-            }
-            matches += usize::from(dfa.is_match_state(sid));
-            for b in 0..=u8::MAX {
-                let ours = chains.step(sid, b);
-                if dfa.is_match_state(sid) {
-                    assert_eq!(ours, sid, "a match state stays put");
-                } else {
-                    assert_eq!(ours, dfa.next_state(sid, b));
-                    todo.push(ours);
-                }
-            }
-        }
-        assert!(matches > 0 && seen.len() > 100, "{matches} {}", seen.len());
-        assert_eq!(chains.max_special, {
-            let stride = 1usize << dfa.stride2();
-            let specials = (0..)
-                .take_while(|k| dfa.is_special_state(StateID::new_unchecked(k * stride)))
-                .count();
-            (specials - 1) * stride
-        });
-    }
-
-    #[test]
-    fn a_match_inside_a_block_is_still_seen_after_it() {
-        // A match that ends mid-block, after which the DFA would leave the
-        // match state: at every offset within the blocks of every chain.
-        let (re, chains) = (regex(), chains());
-        for pad in 0..(CHAINS * BLOCK * 3) {
-            let hay = format!("{} 219-44-5678 {}", "x".repeat(pad), "y".repeat(200));
-            let hay = hay.as_bytes();
-            let want = Some((pad + 1, pad + 12));
-            assert_eq!(plain(re, hay, 0), want, "pad {pad}");
-            assert_eq!(chained(re, chains, hay, 0), want, "pad {pad}");
-        }
     }
 
     /// Haystacks of up to `max` bytes from the patterns' alphabet, a few
