@@ -465,6 +465,20 @@ impl KeyTable {
         }
     }
 
+    /// [`KeyTable::classify_form_key`] for a key the caller knows holds no
+    /// `[`, `]` or `.` (a query walker knows it from the key's bytes): one
+    /// segment, so one trie walk that stops where the key falls off the
+    /// trie, with no look for separators on the way or after it.
+    #[inline]
+    pub fn classify_unsegmented_key(&self, key: &[u8]) -> Option<KeyClass> {
+        debug_assert!(!key.iter().any(|&b| is_segment_separator(b)));
+        let automaton = self
+            .automaton
+            .get_or_init(|| KeyAutomaton::build(&self.rules));
+        let rules = automaton.lookup(key)?;
+        rules.iter().find(|r| r.parents.is_empty()).map(|r| r.class)
+    }
+
     /// [`KeyTable::classify_form_key`] for a key holding `[`, `]` or `.`.
     fn classify_segments(&self, key: &[u8]) -> Option<KeyClass> {
         let mut segs: [&[u8]; MAX_FORM_SEGMENTS] = [&[]; MAX_FORM_SEGMENTS];
@@ -601,6 +615,14 @@ mod tests {
                 key.insert(at % (key.len() + 1), [b'[', b']', b'.'][usize::from(which)]);
             }
             proptest::prop_assert_eq!(t.classify_form_key(&key), t.classify_segments(&key));
+        }
+
+        #[test]
+        fn unsegmented_keys_classify_as_form_keys(key in near_key()) {
+            // Any key without `[`, `]` or `.`, not just word bytes.
+            let t = KeyTable::with_defaults(|_| true);
+            let key: Vec<u8> = key.into_iter().filter(|&b| !is_segment_separator(b)).collect();
+            proptest::prop_assert_eq!(t.classify_unsegmented_key(&key), t.classify_form_key(&key));
         }
     }
 

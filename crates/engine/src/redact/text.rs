@@ -23,6 +23,8 @@ const END: u8 = 2;
 const PCT: u8 = 4;
 /// `+`: a value may hold form-encoded spaces.
 const PLUS: u8 = 8;
+/// `.`, `[` or `]`: a key may have several segments (`a[b]`, `ep.name`).
+const SEGMENT: u8 = 16;
 
 const CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -37,6 +39,9 @@ const CLASS: [u8; 256] = {
         }
         b += 1;
     }
+    t[b'.' as usize] = KEY | SEGMENT;
+    t[b'[' as usize] = KEY | SEGMENT;
+    t[b']' as usize] = KEY | SEGMENT;
     t[b'%' as usize] = KEY | PCT;
     t[b'+' as usize] = PLUS;
     t
@@ -144,8 +149,14 @@ fn pairs(
         } else {
             std::borrow::Cow::Borrowed(key_raw)
         };
-        // Classified like a form key (`a[b]`, `ep.name`), as in a query string.
-        let class = run.profile.keys.classify_form_key(&key);
+        // Classified like a form key (`a[b]`, `ep.name`), as in a query
+        // string; an escape may decode to a separator.
+        let keys = &run.profile.keys;
+        let class = if key_bits & (SEGMENT | PCT) != 0 {
+            keys.classify_form_key(&key)
+        } else {
+            keys.classify_unsegmented_key(&key)
+        };
         let encoded = (value_bits & PCT != 0 && codec::has_percent_escape(value))
             || value_bits & PLUS != 0
             || codec::looks_like_base64(value.trim_ascii());
