@@ -958,8 +958,33 @@ fn scan_email(hay: &[u8], out: &mut Vec<Hit>) {
 }
 
 /// Finds IPv6 addresses: expands around each `:` over hex digits, colons and
-/// dots, and validates the token.
+/// dots, and validates the token. Most haystacks with a `:` hold times and
+/// URLs (`13:55:07`, `https:`), too few colons for an address spelled out
+/// and no `::`: they are ruled out first, in one pass over the colons.
 fn scan_ipv6(hay: &[u8], out: &mut Vec<Hit>) {
+    if colons_allow_ipv6(hay) {
+        scan_ipv6_tokens(hay, out);
+    }
+}
+
+/// Whether `hay` holds a `::` or [`validate::IPV6_FULL_MIN_COLONS`] colons:
+/// every address [`validate::ipv6`] accepts holds one or the other, and a
+/// token holds no more colons than its haystack.
+fn colons_allow_ipv6(hay: &[u8]) -> bool {
+    let mut colons = 0;
+    let mut after_last = usize::MAX;
+    for p in memchr::memchr_iter(b':', hay) {
+        colons += 1;
+        if p == after_last || colons >= validate::IPV6_FULL_MIN_COLONS {
+            return true;
+        }
+        after_last = p + 1;
+    }
+    false
+}
+
+/// [`scan_ipv6`] without its colon check.
+fn scan_ipv6_tokens(hay: &[u8], out: &mut Vec<Hit>) {
     let is_tok = |b: u8| b.is_ascii_hexdigit() || b == b':' || b == b'.';
     let mut next = 0;
     for colon in memchr::memchr_iter(b':', hay) {
@@ -1352,6 +1377,48 @@ mod tests {
             let (fast, slow) = fast_and_slow();
             if fast.skips_word_token(hay.as_bytes()) {
                 proptest::prop_assert_eq!(types(slow, &hay), Vec::new(), "{}", hay);
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_needs_a_double_colon_or_six_colons_in_the_haystack() {
+        let found = |hay: &str| {
+            let mut out = Vec::new();
+            scan_ipv6(hay.as_bytes(), &mut out);
+            out.len()
+        };
+        for clean in [
+            "[10/Oct/2023:13:55:07 +0000] \"GET https://shop.example/a HTTP/1.1\"",
+            "at 12:30:45 and 1:2:3",
+        ] {
+            assert!(!colons_allow_ipv6(clean.as_bytes()), "{clean}");
+            assert_eq!(found(clean), 0, "{clean}");
+        }
+        for (hay, n) in [
+            ("client 2001:db8::8a2e:370:7334 x", 1),
+            ("client fe80::1ff:fe23:4567:890a x", 1),
+            ("client 2001:0db8:85a3:0000:0000:8a2e:0370:7334 x", 1),
+            ("v4 tail 0:0:0:0:0:ffff:192.0.2.1", 1),
+            ("time 1:2:3:4:5:6:7 only", 0),
+        ] {
+            assert!(colons_allow_ipv6(hay.as_bytes()), "{hay}");
+            assert_eq!(found(hay), n, "{hay}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Where the colon check rules a haystack out, the token scan
+        /// finds no address in it.
+        #[test]
+        fn haystacks_the_colon_check_rules_out_hold_no_ipv6(
+            hay in proptest::string::string_regex("([0-9a-fA-F]{0,4}[:.]{1,2}){0,9}[0-9a-fA-F]{0,4}( [a-z:]{0,3} )?")
+                .unwrap(),
+        ) {
+            if !colons_allow_ipv6(hay.as_bytes()) {
+                let mut out = Vec::new();
+                scan_ipv6_tokens(hay.as_bytes(), &mut out);
+                proptest::prop_assert!(out.is_empty(), "{}", hay);
             }
         }
     }

@@ -217,6 +217,10 @@ pub fn ipv4(s: &[u8]) -> bool {
 /// unspecified `::` and loopback `::1` are refused).
 pub const IPV6_MIN_COLONS: usize = 3;
 
+/// The fewest `:` an IPv6 address [`ipv6`] accepts without a `::` holds:
+/// all eight groups, six colons before a dotted IPv4 tail, seven without.
+pub const IPV6_FULL_MIN_COLONS: usize = 6;
+
 /// IPv6: parses, and is not the unspecified or loopback address; a candidate
 /// must have at least three colons (filters `12:30:45` times).
 pub fn ipv6(s: &[u8]) -> bool {
@@ -227,7 +231,7 @@ pub fn ipv6(s: &[u8]) -> bool {
     // Without `::` an address spells out all eight groups: seven colons, or
     // six before a dotted IPv4 tail. Anything else cannot parse (this skips
     // the parser for times like `2023:13:55:05`).
-    let full = colons == 7 || (colons == 6 && s.contains(&b'.'));
+    let full = colons == 7 || (colons == IPV6_FULL_MIN_COLONS && s.contains(&b'.'));
     if !full && !s.windows(2).any(|w| w == b"::") {
         return false;
     }
