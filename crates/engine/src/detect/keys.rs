@@ -465,12 +465,23 @@ impl KeyTable {
         }
     }
 
-    /// [`KeyTable::classify_form_key`] for a key the caller knows holds no
-    /// `[`, `]` or `.` (a query walker knows it from the key's bytes): one
-    /// segment, so one trie walk that stops where the key falls off the
-    /// trie, with no look for separators on the way or after it.
+    /// [`KeyTable::classify_form_key`] for a caller that knows from the
+    /// key's bytes whether it `may_have_segments` (holds a `[`, `]` or `.`):
+    /// without, the key has one segment, so its lookup is one trie walk
+    /// that stops where the key falls off the trie, with no look for
+    /// separators on the way or after it.
     #[inline]
-    pub fn classify_unsegmented_key(&self, key: &[u8]) -> Option<KeyClass> {
+    pub fn classify_query_key(&self, key: &[u8], may_have_segments: bool) -> Option<KeyClass> {
+        if may_have_segments {
+            self.classify_form_key(key)
+        } else {
+            self.classify_unsegmented_key(key)
+        }
+    }
+
+    /// [`KeyTable::classify_query_key`] for a key without segments.
+    #[inline]
+    fn classify_unsegmented_key(&self, key: &[u8]) -> Option<KeyClass> {
         debug_assert!(!key.iter().any(|&b| is_segment_separator(b)));
         let automaton = self
             .automaton
@@ -622,7 +633,7 @@ mod tests {
             // Any key without `[`, `]` or `.`, not just word bytes.
             let t = KeyTable::with_defaults(|_| true);
             let key: Vec<u8> = key.into_iter().filter(|&b| !is_segment_separator(b)).collect();
-            proptest::prop_assert_eq!(t.classify_unsegmented_key(&key), t.classify_form_key(&key));
+            proptest::prop_assert_eq!(t.classify_query_key(&key, false), t.classify_form_key(&key));
         }
     }
 

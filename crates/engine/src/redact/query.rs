@@ -5,7 +5,6 @@ use std::cell::Cell;
 use std::ops::Range;
 
 use crate::codec;
-use crate::detect::keys::KeyClass;
 use crate::types::{Action, Encoding, UnscannableReason};
 
 use super::{Edit, Field, Origin, PathRef, Run, Traits};
@@ -269,7 +268,8 @@ fn walk_pairs(
             } else {
                 (origin.shift(vstart), piece.value)
             };
-            let class = classify_key(run, key, key_traits);
+            let class =
+                (run.profile.keys).classify_query_key(key, key_traits.has(Traits::NOT_WORD));
             let field = Field {
                 key: class,
                 path: PathRef::Under(prefix, key),
@@ -314,19 +314,9 @@ fn plain_pair(run: &Run<'_>, q: &[u8], piece: &Piece, key_raw: &[u8], depth: u8)
     };
     depth <= run.profile.limits.max_decode_depth
         && run.inert(&q[eq + 1..piece.end], piece.value)
-        && classify_key(run, key_raw, piece.key).is_none()
-}
-
-/// The class of a query key (decoded if it was encoded) whose traits are
-/// `traits`: a key of word bytes alone has one segment.
-#[inline]
-fn classify_key(run: &Run<'_>, key: &[u8], traits: Traits) -> Option<KeyClass> {
-    let keys = &run.profile.keys;
-    if traits.has(Traits::NOT_WORD) {
-        keys.classify_form_key(key)
-    } else {
-        keys.classify_unsegmented_key(key)
-    }
+        && (run.profile.keys)
+            .classify_query_key(key_raw, piece.key.has(Traits::NOT_WORD))
+            .is_none()
 }
 
 /// Scans a decoded key (whose traits are `traits`) for PHI; returns the

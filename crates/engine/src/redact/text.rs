@@ -151,12 +151,7 @@ fn pairs(
         };
         // Classified like a form key (`a[b]`, `ep.name`), as in a query
         // string; an escape may decode to a separator.
-        let keys = &run.profile.keys;
-        let class = if key_bits & (SEGMENT | PCT) != 0 {
-            keys.classify_form_key(&key)
-        } else {
-            keys.classify_unsegmented_key(&key)
-        };
+        let class = (run.profile.keys).classify_query_key(&key, key_bits & (SEGMENT | PCT) != 0);
         let encoded = (value_bits & PCT != 0 && codec::has_percent_escape(value))
             || value_bits & PLUS != 0
             || codec::looks_like_base64(value.trim_ascii());
