@@ -4,15 +4,30 @@
 /// Whether `value` (found once in the input) is still in `output` once its
 /// `[REDACTED:TYPE]` masks are taken out: a value can spell the start of
 /// its own mask (`fn=[REDACT` → `fn=[REDACTED:PERSON_NAME]`), which is no
-/// leak. With `decode`, it must also survive percent-decoding (re-encoding
-/// can make neighbouring bytes spell the value: `\x15`+`55.555.5534` →
-/// `%1555.555.5534`).
+/// leak. With `decode`, it must also survive percent-decoding, layer after
+/// layer until decoding changes nothing: re-encoding can make neighbouring
+/// bytes spell the value (`\x15`+`55.555.5534` → `%1555.555.5534`), and a
+/// nested query's bytes are encoded once per layer (a NUL before `:c::c`
+/// comes out as `%2500:c::c`, whose first decoding still reads `0:c::c`
+/// in the escape `%00`, gone at the next layer, as the NUL it stands for).
 pub fn leaked(output: &[u8], value: &[u8], decode: bool) -> bool {
     outside_masks(output).iter().any(|part| {
-        memchr::memmem::find(part, value).is_some()
-            && (!decode
-                || memchr::memmem::find(&phiguard_engine::codec::percent_decode(part, true), value)
-                    .is_some())
+        let mut layer = part.to_vec();
+        // Bounded: a decoding that changes anything shortens the bytes, or
+        // only turns `+` into spaces, which the next one leaves alone.
+        loop {
+            if memchr::memmem::find(&layer, value).is_none() {
+                return false;
+            }
+            if !decode {
+                return true;
+            }
+            let next = phiguard_engine::codec::percent_decode(&layer, true).into_owned();
+            if next == layer {
+                return true;
+            }
+            layer = next;
+        }
     })
 }
 
