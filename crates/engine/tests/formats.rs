@@ -82,6 +82,34 @@ fn json_keeps_structure_and_paths() {
 }
 
 #[test]
+fn json_unkeyed_scalars_report_their_whole_path() {
+    // Members under no key rule: plain ones are passed over without
+    // entering the key path, but a finding in one still names it.
+    let p = default();
+    let body = br#"{"event":"view","a":{"note":"call 212-555-0143 today","n":4111111111111111,"q":1,"e":"jane\u0040example.com"},"b":["x",{"c":"ok","d":"536-22-8726"}]}"#;
+    let o = p.redact_json(body);
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(v["a"]["note"], "call [REDACTED:PHONE] today");
+    assert_eq!(v["a"]["n"], "[REDACTED:CREDIT_CARD]");
+    assert_eq!(v["a"]["q"], 1);
+    assert_eq!(v["b"][1]["c"], "ok");
+    let paths: Vec<_> = o
+        .findings()
+        .iter()
+        .map(|f| (f.phi_type, f.key_path.clone().unwrap()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            (PhiType::Phone, "a.note".to_owned()),
+            (PhiType::CreditCard, "a.n".to_owned()),
+            (PhiType::Email, "a.e".to_owned()),
+            (PhiType::Ssn, "b[1].d".to_owned()),
+        ]
+    );
+}
+
+#[test]
 fn json_walks_share_no_state_between_documents() {
     // The walker keeps its buffers per thread between documents: a
     // document cut off deep inside, or one holding JSON in a string, must

@@ -433,17 +433,7 @@ impl Walker<'_, '_, '_> {
                 if !self.wanted(r.start) {
                     return Ok(false);
                 }
-                // An unkeyed number is looked at only with 13 digits or
-                // more (a card); shorter tokens are not counted.
-                let long = || {
-                    r.len() >= 13
-                        && self.s[r.clone()]
-                            .iter()
-                            .filter(|b| b.is_ascii_digit())
-                            .count()
-                            >= 13
-                };
-                if key.is_some() || long() {
+                if key.is_some() || long_number(&self.s[r.clone()]) {
                     self.scalar(r, None, key)
                 } else {
                     Ok(false)
@@ -650,12 +640,6 @@ impl Walker<'_, '_, '_> {
             let (kr, escaped) = self.string()?;
             let raw_key = &self.s[kr.start + 1..kr.end - 1];
             let key = unescape(raw_key, escaped)?;
-            let path_len = self.path.len();
-            if !self.path.is_empty() {
-                self.path.push(b'.');
-            }
-            let key_start = self.path.len();
-            self.path.extend_from_slice(&key);
             // A settle pass that redacts only values sees every key as
             // an earlier pass did, which found nothing in it.
             let mut dropped = self.only.is_none() && self.scan_key(&key, kr.clone())?;
@@ -669,11 +653,19 @@ impl Walker<'_, '_, '_> {
             } else {
                 None
             };
-            self.key_ranges.push(key_start..self.path.len());
-            dropped |= self.value(class, depth)?;
+            dropped |= match self.unkeyed_scalar(class, &key)? {
+                Some(drop) => drop,
+                None => {
+                    let path_len = self.path.len();
+                    let key_start = self.enter_key(&key);
+                    self.key_ranges.push(key_start..self.path.len());
+                    let drop = self.value(class, depth)?;
+                    self.key_ranges.pop();
+                    self.path.truncate(path_len);
+                    drop
+                }
+            };
             let end = self.pos;
-            self.key_ranges.pop();
-            self.path.truncate(path_len);
             members.push(Member {
                 start,
                 end,
@@ -686,6 +678,61 @@ impl Walker<'_, '_, '_> {
         self.removals(&members);
         self.member_bufs[usize::from(depth)] = members;
         Ok(())
+    }
+
+    /// Appends `key` to the key path (after a `.` unless the path is
+    /// empty); returns where it starts there.
+    fn enter_key(&mut self, key: &[u8]) -> usize {
+        if !self.path.is_empty() {
+            self.path.push(b'.');
+        }
+        let key_start = self.path.len();
+        self.path.extend_from_slice(key);
+        key_start
+    }
+
+    /// The value of the member `key` when it is a scalar under no key rule
+    /// (`class` is `None`), outside a settle pass: whether to drop it, or
+    /// `None` (nothing consumed) for anything else. A string the value
+    /// redactor finds [inert](Run::inert), or a number too short for a
+    /// card, is passed over without entering `key` in the key path, which
+    /// only a finding needs: the same outcome [`Walker::value`] reaches
+    /// step by step, and most members of a tracker event are such.
+    #[inline]
+    fn unkeyed_scalar(
+        &mut self,
+        class: Option<KeyClass>,
+        key: &[u8],
+    ) -> Result<Option<bool>, WalkError> {
+        if class.is_some() || self.only.is_some() {
+            return Ok(None);
+        }
+        let token = match self.peek() {
+            Some(b'"') => {
+                let (r, escaped) = self.string()?;
+                let raw = &self.s[r.start + 1..r.end - 1];
+                if !escaped
+                    && self.dec_depth <= self.run.profile.limits.max_decode_depth
+                    && self.run.inert(raw, super::Traits::of(raw))
+                {
+                    return Ok(Some(false));
+                }
+                (r, Some(escaped))
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let r = self.number()?;
+                if !long_number(&self.s[r.clone()]) {
+                    return Ok(Some(false));
+                }
+                (r, None)
+            }
+            _ => return Ok(None),
+        };
+        let path_len = self.path.len();
+        self.enter_key(key);
+        let drop = self.scalar(token.0, token.1, None);
+        self.path.truncate(path_len);
+        drop.map(Some)
     }
 
     /// After a member or element: consumes `,` (more follow: `false`) or `close` (the container
@@ -800,6 +847,13 @@ impl Walker<'_, '_, '_> {
             });
         }
     }
+}
+
+/// Whether an unkeyed number token is looked at: only with 13 digits or
+/// more (a card); shorter tokens are not counted.
+#[inline]
+fn long_number(token: &[u8]) -> bool {
+    token.len() >= 13 && token.iter().filter(|b| b.is_ascii_digit()).count() >= 13
 }
 
 /// The string content `raw` with its escapes undone (`escaped`: it holds a
