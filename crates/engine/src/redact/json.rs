@@ -234,7 +234,7 @@ fn redact_values(
         w.path.clear();
         w.path.extend_from_slice(&v.path);
         let done = match w.string() {
-            Ok((r, escaped)) => w.scalar(r, Some(escaped), v.key),
+            Ok((r, escaped)) => w.scalar(r, Some(escaped), v.key, None),
             Err(e) => Err(e),
         };
         match done {
@@ -423,7 +423,7 @@ impl Walker<'_, '_, '_> {
                 if !self.wanted(r.start) {
                     return Ok(false);
                 }
-                self.scalar(r, Some(escaped), key)
+                self.scalar(r, Some(escaped), key, None)
             }
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
@@ -434,7 +434,7 @@ impl Walker<'_, '_, '_> {
                     return Ok(false);
                 }
                 if key.is_some() || long_number(&self.s[r.clone()]) {
-                    self.scalar(r, None, key)
+                    self.scalar(r, None, key, None)
                 } else {
                     Ok(false)
                 }
@@ -482,6 +482,7 @@ impl Walker<'_, '_, '_> {
     /// backslash escape.
     /// Plain bytes are skipped sixteen at a time up to the next `"`,
     /// backslash or control character ([`crate::lanes::json_string_stop`]).
+    #[inline(always)]
     fn string(&mut self) -> Result<(Range<usize>, bool), WalkError> {
         let start = self.pos;
         self.expect(b'"')?;
@@ -511,6 +512,7 @@ impl Walker<'_, '_, '_> {
         }
     }
 
+    #[inline(always)]
     fn number(&mut self) -> Result<Range<usize>, WalkError> {
         let start = self.pos;
         let s = self.s;
@@ -550,13 +552,14 @@ impl Walker<'_, '_, '_> {
     }
 
     /// Scans a scalar token (`escaped`: `None` for a number, else whether
-    /// the string holds an escape); records a replacement splice; returns
-    /// "drop".
+    /// the string holds an escape; `traits`: its content's, when the
+    /// caller has them); records a replacement splice; returns "drop".
     fn scalar(
         &mut self,
         r: Range<usize>,
         escaped: Option<bool>,
         key: Option<KeyClass>,
+        traits: Option<super::Traits>,
     ) -> Result<bool, WalkError> {
         let s = self.s;
         let inner = if escaped.is_some() {
@@ -579,7 +582,9 @@ impl Walker<'_, '_, '_> {
             },
         };
         let spent_before = self.run.spent();
-        let edit = self.run.value(&decoded, &field, &origin, self.dec_depth)?;
+        let traits = traits.unwrap_or_else(|| super::Traits::of(&decoded));
+        let edit =
+            (self.run).value_with_traits(&decoded, traits, &field, &origin, self.dec_depth)?;
         Ok(match edit {
             None => {
                 if let Some(clean) = self.clean_spent.as_mut() {
@@ -707,30 +712,34 @@ impl Walker<'_, '_, '_> {
         if class.is_some() || self.only.is_some() {
             return Ok(None);
         }
-        let token = match self.peek() {
+        let (r, escaped, traits) = match self.peek() {
             Some(b'"') => {
                 let (r, escaped) = self.string()?;
                 let raw = &self.s[r.start + 1..r.end - 1];
-                if !escaped
-                    && self.dec_depth <= self.run.profile.limits.max_decode_depth
-                    && self.run.inert(raw, super::Traits::of(raw))
-                {
-                    return Ok(Some(false));
+                if escaped {
+                    (r, Some(true), None)
+                } else {
+                    let traits = super::Traits::of(raw);
+                    if self.dec_depth <= self.run.profile.limits.max_decode_depth
+                        && self.run.inert(raw, traits)
+                    {
+                        return Ok(Some(false));
+                    }
+                    (r, Some(false), Some(traits))
                 }
-                (r, Some(escaped))
             }
             Some(b'-' | b'0'..=b'9') => {
                 let r = self.number()?;
                 if !long_number(&self.s[r.clone()]) {
                     return Ok(Some(false));
                 }
-                (r, None)
+                (r, None, None)
             }
             _ => return Ok(None),
         };
         let path_len = self.path.len();
         self.enter_key(key);
-        let drop = self.scalar(token.0, token.1, None);
+        let drop = self.scalar(r, escaped, None, traits);
         self.path.truncate(path_len);
         drop.map(Some)
     }
@@ -754,9 +763,27 @@ impl Walker<'_, '_, '_> {
     }
 
     /// Keys can hold PHI too (`{"jane@x.com": true}`): scan and mask them.
+    /// Most keys are passed over by the scanner's pre-check, done here
+    /// in line.
+    #[inline(always)]
     fn scan_key(&mut self, key: &[u8], kr: Range<usize>) -> Result<bool, WalkError> {
+        let traits = super::Traits::of(key);
+        if self.run.scan_skips(key, traits) {
+            return Ok(false);
+        }
+        self.scan_key_hits(key, traits, kr)
+    }
+
+    /// [`Walker::scan_key`] for a key the pre-check did not pass over.
+    #[inline(never)]
+    fn scan_key_hits(
+        &mut self,
+        key: &[u8],
+        traits: super::Traits,
+        kr: Range<usize>,
+    ) -> Result<bool, WalkError> {
         let mut hits = Vec::new();
-        self.run.scan(key, super::Traits::of(key), None, &mut hits);
+        self.run.scan(key, traits, None, &mut hits);
         if hits.is_empty() {
             return Ok(false);
         }
