@@ -29,6 +29,16 @@ pub fn find2(a: u8, b: u8, s: &[u8]) -> Option<usize> {
     }
 }
 
+/// Position of the first `a`, `b` or `c` in `s`.
+#[inline]
+pub fn find3(a: u8, b: u8, c: u8, s: &[u8]) -> Option<usize> {
+    if s.len() < SHORT {
+        s.iter().position(|&x| x == a || x == b || x == c)
+    } else {
+        memchr::memchr3(a, b, c, s)
+    }
+}
+
 /// Position of the first `a` in `s`.
 #[inline]
 pub fn find(a: u8, s: &[u8]) -> Option<usize> {

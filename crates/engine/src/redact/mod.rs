@@ -629,21 +629,33 @@ fn plus_encoded(v: &[u8], traits: Traits) -> bool {
 }
 
 /// The query part of a value that is a URL with a query (`https://x/?a=b`) or a
-/// bare `k=v&k2=v2` string; `None` for anything else.
+/// bare `k=v&k2=v2` string; `None` for anything else. The first `?`, `#`
+/// or `=` decides: a `?` starts the query (up to a `#`); an `=` makes the
+/// value a bare query if its key is one and no `?` follows before a `#`;
+/// a `#` first leaves neither.
 fn embedded_query(v: &[u8], traits: Traits) -> Option<Range<usize>> {
     if !traits.has(Traits::EQUALS) || traits.has(Traits::WHITESPACE) {
         return None;
     }
-    let eq = codec::find(b'=', v)?;
-    let end = codec::find(b'#', v).unwrap_or(v.len());
-    if let Some(qm) = codec::find(b'?', &v[..end]) {
-        return (qm < eq).then_some(qm + 1..end);
+    let first = codec::find3(b'?', b'#', b'=', v)?;
+    let after = first + 1;
+    match v[first] {
+        b'?' => Some(after..codec::find(b'#', &v[after..]).map_or(v.len(), |h| after + h)),
+        b'=' => {
+            let end = match codec::find2(b'?', b'#', &v[after..]) {
+                Some(i) if v[after + i] == b'?' => return None,
+                Some(i) => after + i,
+                None => v.len(),
+            };
+            let key_ok = first > 0
+                && v[..first].iter().all(|&b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'%')
+                });
+            key_ok.then_some(0..end)
+        }
+        _ => None,
     }
-    let key_ok = eq > 0
-        && v[..eq].iter().all(|&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'%')
-        });
-    key_ok.then_some(0..end)
 }
 
 /// Runs `f` with a fresh [`Run`] and converts bounds errors to an outcome.
@@ -691,7 +703,46 @@ mod tests {
         }
     }
 
+    /// [`embedded_query`] as first written: one search per byte it asks about.
+    fn embedded_query_reference(v: &[u8], traits: Traits) -> Option<Range<usize>> {
+        if !traits.has(Traits::EQUALS) || traits.has(Traits::WHITESPACE) {
+            return None;
+        }
+        let eq = v.iter().position(|&b| b == b'=')?;
+        let end = v.iter().position(|&b| b == b'#').unwrap_or(v.len());
+        if let Some(qm) = v[..end].iter().position(|&b| b == b'?') {
+            return (qm < eq).then_some(qm + 1..end);
+        }
+        let key_ok = eq > 0
+            && v[..eq].iter().all(|&b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'%')
+            });
+        key_ok.then_some(0..end)
+    }
+
+    #[test]
+    fn embedded_queries_of_urls_and_bare_queries() {
+        let q = |v: &str| embedded_query(v.as_bytes(), Traits::of(v.as_bytes()));
+        assert_eq!(q("https://x.example/p?variant=4412#top"), Some(20..32));
+        assert_eq!(q("a=1&b=2"), Some(0..7));
+        assert_eq!(q("ep.x[0]=1#frag"), Some(0..9));
+        assert_eq!(q("a=1?b=2"), None);
+        assert_eq!(q("#a=1"), None);
+        assert_eq!(q("https://x.example/a=b"), None);
+        assert_eq!(q("no query"), None);
+    }
+
     proptest::proptest! {
+        /// One search for the first `?`, `#` or `=` decides as the three did.
+        #[test]
+        fn embedded_query_equals_its_reference(
+            v in proptest::string::string_regex("[ab_.%/:?#= -]{0,40}").unwrap(),
+        ) {
+            let v = v.as_bytes();
+            let t = Traits::of(v);
+            proptest::prop_assert_eq!(embedded_query(v, t), embedded_query_reference(v, t));
+        }
+
         /// `may_be_base64`'s "no" is exact.
         #[test]
         fn traits_rule_out_base64_only_when_it_is_not(
