@@ -832,7 +832,7 @@ impl Walker<'_, '_, '_> {
             let path_len = self.path.len();
             self.path.push(b'[');
             self.path
-                .extend_from_slice(itoa_usize(index, &mut [0u8; 20]).as_bytes());
+                .extend_from_slice(itoa_usize(index, &mut [0u8; 20]));
             self.path.push(b']');
             let dropped = self.value(key, depth)?;
             self.path.truncate(path_len);
@@ -852,10 +852,16 @@ impl Walker<'_, '_, '_> {
     }
 
     /// Turns dropped members into removal splices that keep commas valid.
+    #[inline]
     fn removals(&mut self, members: &[Member]) {
-        if !members.iter().any(|m| m.dropped) {
-            return;
+        if members.iter().any(|m| m.dropped) {
+            self.removal_splices(members);
         }
+    }
+
+    /// [`Walker::removals`] for members some of which are dropped.
+    #[inline(never)]
+    fn removal_splices(&mut self, members: &[Member]) {
         let last_kept = members.iter().rposition(|m| !m.dropped);
         for (i, m) in members.iter().enumerate() {
             if !m.dropped {
@@ -892,8 +898,8 @@ fn unescape(raw: &[u8], escaped: bool) -> Result<std::borrow::Cow<'_, [u8]>, Wal
     codec::json_unescape(raw).ok_or(WalkError::Malformed)
 }
 
-/// Formats `n` without allocating.
-fn itoa_usize(mut n: usize, buf: &mut [u8; 20]) -> &str {
+/// The decimal digits of `n`, written into `buf` without allocating.
+fn itoa_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -903,5 +909,5 @@ fn itoa_usize(mut n: usize, buf: &mut [u8; 20]) -> &str {
             break;
         }
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+    &buf[i..]
 }
