@@ -195,33 +195,30 @@ fn walk_tracked(
     depth: u8,
     rescan: Option<&mut Rescan>,
 ) -> Result<Option<Vec<u8>>, UnscannableReason> {
-    let mut bufs = SPARE.with(Cell::take).unwrap_or_default();
+    let mut bufs = None;
     let walked = walk_pairs(run, q, origin, prefix, depth, &mut bufs, rescan);
-    if bufs.key.capacity() + bufs.value.capacity() <= KEEP_BYTES {
+    if let Some(bufs) = bufs.filter(|b| b.key.capacity() + b.value.capacity() <= KEEP_BYTES) {
         SPARE.with(|spare| spare.set(Some(bufs)));
     }
     walked
 }
 
-/// The walk proper, decoding into `bufs`.
+/// The walk proper, decoding into `bufs`, which it takes from this
+/// thread's spare ones at the first pair that is not plain (a nested
+/// query such as `variant=4412` usually has none).
 fn walk_pairs(
     run: &mut Run<'_>,
     q: &[u8],
     origin: &Origin,
     prefix: &PathRef<'_>,
     depth: u8,
-    bufs: &mut Buffers,
+    bufs: &mut Option<Buffers>,
     mut rescan: Option<&mut Rescan>,
 ) -> Result<Option<Vec<u8>>, UnscannableReason> {
     let mut edits: Vec<PairEdit> = Vec::new();
     // A settle pass goes straight to the pairs the previous one rewrote.
     let only = rescan.as_mut().and_then(|r| r.only.take());
     let mut only = only.as_deref().map(<[usize]>::iter);
-    // Decoded keys and values, reused pair after pair.
-    let Buffers {
-        key: key_buf,
-        value: value_buf,
-    } = bufs;
     let mut start = 0;
     loop {
         match only.as_mut() {
@@ -242,6 +239,11 @@ fn walk_pairs(
         if plain_pair(run, q, &piece, key_raw, depth) {
             continue;
         }
+        // Decoded keys and values, reused pair after pair.
+        let Buffers {
+            key: key_buf,
+            value: value_buf,
+        } = bufs.get_or_insert_with(|| SPARE.with(Cell::take).unwrap_or_default());
         let spent_before = run.spent();
         let (key, key_decoded) = decode(key_raw, piece.key, key_buf);
         let key_traits = if key_decoded {
