@@ -1,6 +1,8 @@
 //! Byte-class bitmaps, one bit per byte: which of up to 64 bytes are ASCII
 //! letters and which are ASCII digits (the scanner's word-start pass and
-//! digit count are built on them), and where a JSON string token stops.
+//! digit count are built on them), and where a JSON string token stops
+//! (and, for a key, whether a byte the scanner's pre-check looks for
+//! comes before).
 //!
 //! On x86_64 sixteen bytes are classified at once with SSE2 (part of the
 //! x86_64 baseline, so always there); elsewhere eight at a time on `u64`
@@ -78,6 +80,59 @@ pub fn json_string_stop(s: &[u8], from: usize) -> usize {
     s.len()
 }
 
+/// Whether the scanner's pre-check looks for `b`: an ASCII digit, `@`,
+/// `%` or `:` (a haystack without one is scanned only when long enough
+/// for a pattern that needs none of them).
+#[inline]
+fn is_scannable(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'@' | b'%' | b':')
+}
+
+/// [`json_string_stop`], and whether a byte from `from` up to the stop is
+/// an ASCII digit, `@`, `%` or `:`: found in the same pass, so a JSON key
+/// without one needs no second look at its bytes before the scanner's
+/// pre-check passes it over.
+#[inline]
+pub fn json_string_stop_scannable(s: &[u8], from: usize) -> (usize, bool) {
+    let mut i = from;
+    let mut scannable = false;
+    while let Some(chunk) = s.get(i..i + 16) {
+        let (stops, scan) = json_stops_scannable16(chunk.try_into().unwrap_or([0; 16]));
+        if stops != 0 {
+            let at = stops.trailing_zeros();
+            let before = (1u32 << at) - 1;
+            return (i + at as usize, scannable || u32::from(scan) & before != 0);
+        }
+        scannable |= scan != 0;
+        i += 16;
+    }
+    while let Some(&b) = s.get(i) {
+        if is_json_stop(b) {
+            return (i, scannable);
+        }
+        scannable |= is_scannable(b);
+        i += 1;
+    }
+    (s.len(), scannable)
+}
+
+/// Bits of the `"`, `\\` and control bytes among sixteen, and of the
+/// ASCII digits, `@`, `%` and `:`.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline]
+fn json_stops_scannable16(c: [u8; 16]) -> (u16, u16) {
+    // SAFETY: as in `classify16`: SSE2 is enabled in this build.
+    unsafe { sse2::json_stops_scannable16(c) }
+}
+
+/// Bits of the `"`, `\\` and control bytes among sixteen, and of the
+/// ASCII digits, `@`, `%` and `:`.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline]
+fn json_stops_scannable16(c: [u8; 16]) -> (u16, u16) {
+    (portable::json_stops16(c), portable::scannable16(c))
+}
+
 /// Bits of the `"`, `\\` and control bytes among sixteen.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
@@ -152,14 +207,36 @@ mod sse2 {
 
     #[target_feature(enable = "sse2")]
     pub(super) fn json_stops16(c: [u8; 16]) -> u16 {
+        _mm_movemask_epi8(stops(load(c))) as u16
+    }
+
+    #[target_feature(enable = "sse2")]
+    pub(super) fn json_stops_scannable16(c: [u8; 16]) -> (u16, u16) {
         let v = load(c);
+        let digit = _mm_cmplt_epi8(
+            _mm_sub_epi8(v, _mm_set1_epi8(in_range_bias(b'0'))),
+            _mm_set1_epi8(-128 + 10),
+        );
+        let at = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'@' as i8));
+        let percent = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'%' as i8));
+        let colon = _mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8));
+        let scannable = _mm_or_si128(_mm_or_si128(digit, at), _mm_or_si128(percent, colon));
+        (
+            _mm_movemask_epi8(stops(v)) as u16,
+            _mm_movemask_epi8(scannable) as u16,
+        )
+    }
+
+    /// `0xFF` in the lanes of `"`, `\\` and the control bytes.
+    #[target_feature(enable = "sse2")]
+    fn stops(v: __m128i) -> __m128i {
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
         let control = _mm_cmplt_epi8(
             _mm_sub_epi8(v, _mm_set1_epi8(in_range_bias(0))),
             _mm_set1_epi8(-128 + 0x20),
         );
-        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u16
+        _mm_or_si128(_mm_or_si128(quote, backslash), control)
     }
 }
 
@@ -188,6 +265,13 @@ mod portable {
         c.iter()
             .enumerate()
             .fold(0, |m, (i, &b)| m | (u16::from(super::is_json_stop(b)) << i))
+    }
+
+    /// Bits of the ASCII digits, `@`, `%` and `:` among sixteen.
+    pub fn scannable16(c: [u8; 16]) -> u16 {
+        c.iter()
+            .enumerate()
+            .fold(0, |m, (i, &b)| m | (u16::from(super::is_scannable(b)) << i))
     }
 
     /// High bit of each byte set when the byte (< 0x80) is `>= c`.
@@ -254,6 +338,11 @@ mod tests {
                 assert_eq!((u64::from(l), u64::from(d)), (wl, wd), "{b} at {lane}");
                 assert_eq!((l, d), classify16(c), "{b} at {lane}");
                 assert_eq!(portable::json_stops16(c), json_stops16(c), "{b} at {lane}");
+                assert_eq!(
+                    (portable::json_stops16(c), portable::scannable16(c)),
+                    json_stops_scannable16(c),
+                    "{b} at {lane}"
+                );
             }
         }
     }
@@ -267,6 +356,12 @@ mod tests {
                     s[lane] = b;
                     let want = if is_json_stop(b) { lane } else { len };
                     assert_eq!(json_string_stop(&s, 0), want, "{b} at {lane} of {len}");
+                    let scannable = !is_json_stop(b) && is_scannable(b);
+                    assert_eq!(
+                        json_string_stop_scannable(&s, 0),
+                        (want, scannable),
+                        "{b} at {lane} of {len}"
+                    );
                 }
             }
         }
@@ -283,6 +378,17 @@ mod tests {
                 .find(|&i| s[i] == b'"' || s[i] == b'\\' || s[i] < 0x20)
                 .unwrap_or(s.len());
             proptest::prop_assert_eq!(json_string_stop(&s, from), want);
+        }
+
+        #[test]
+        fn json_stops_and_scannable_bytes_match_bytes(
+            s in proptest::collection::vec(proptest::sample::select(&b"ab09@%:\"\\\x1f\x00\x7f\xff "[..]), 0..80),
+            from in 0usize..80,
+        ) {
+            let from = from.min(s.len());
+            let stop = json_string_stop(&s, from);
+            let scannable = s[from..stop].iter().any(|&b| is_scannable(b));
+            proptest::prop_assert_eq!(json_string_stop_scannable(&s, from), (stop, scannable));
         }
 
         #[test]

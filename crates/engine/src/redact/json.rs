@@ -484,17 +484,42 @@ impl Walker<'_, '_, '_> {
     /// backslash or control character ([`crate::lanes::json_string_stop`]).
     #[inline(always)]
     fn string(&mut self) -> Result<(Range<usize>, bool), WalkError> {
+        self.string_scanning::<false>()
+            .map(|(r, escaped, _)| (r, escaped))
+    }
+
+    /// [`Walker::string`] for a key, and whether its content may hold a
+    /// byte the scanner's pre-check looks for (an ASCII digit, `@`, `%` or
+    /// `:`, found in the same pass; any escape counts as one).
+    #[inline(always)]
+    fn key_string(&mut self) -> Result<(Range<usize>, bool, bool), WalkError> {
+        self.string_scanning::<true>()
+    }
+
+    /// [`Walker::string`], with [`Walker::key_string`]'s answer when
+    /// `SCANNABLE` (else `false`).
+    #[inline(always)]
+    fn string_scanning<const SCANNABLE: bool>(
+        &mut self,
+    ) -> Result<(Range<usize>, bool, bool), WalkError> {
         let start = self.pos;
         self.expect(b'"')?;
         let s = self.s;
         let mut i = self.pos;
         let mut escaped = false;
+        let mut scannable = false;
         loop {
-            i = crate::lanes::json_string_stop(s, i);
+            if SCANNABLE {
+                let (stop, found) = crate::lanes::json_string_stop_scannable(s, i);
+                i = stop;
+                scannable |= found;
+            } else {
+                i = crate::lanes::json_string_stop(s, i);
+            }
             match *s.get(i).ok_or(WalkError::Malformed)? {
                 b'"' => {
                     self.pos = i + 1;
-                    return Ok((start..self.pos, escaped));
+                    return Ok((start..self.pos, escaped, scannable || escaped));
                 }
                 b'\\' => {
                     // The escaped byte is skipped unchecked: unescaping
@@ -642,12 +667,12 @@ impl Walker<'_, '_, '_> {
         loop {
             self.ws();
             let start = self.pos;
-            let (kr, escaped) = self.string()?;
+            let (kr, escaped, scannable) = self.key_string()?;
             let raw_key = &self.s[kr.start + 1..kr.end - 1];
             let key = unescape(raw_key, escaped)?;
             // A settle pass that redacts only values sees every key as
             // an earlier pass did, which found nothing in it.
-            let mut dropped = self.only.is_none() && self.scan_key(&key, kr.clone())?;
+            let mut dropped = self.only.is_none() && self.scan_key(&key, kr.clone(), scannable)?;
             self.ws();
             self.expect(b':')?;
             self.ws();
@@ -764,9 +789,20 @@ impl Walker<'_, '_, '_> {
 
     /// Keys can hold PHI too (`{"jane@x.com": true}`): scan and mask them.
     /// Most keys are passed over by the scanner's pre-check, done here
-    /// in line.
+    /// in line. A key that holds no ASCII digit, `@`, `%` or `:` (not
+    /// `scannable`, by [`Walker::key_string`]) and is too short for a
+    /// pattern that needs none of them is passed over on its length: the
+    /// pre-check's answer, without its look at the key's bytes.
     #[inline(always)]
-    fn scan_key(&mut self, key: &[u8], kr: Range<usize>) -> Result<bool, WalkError> {
+    fn scan_key(
+        &mut self,
+        key: &[u8],
+        kr: Range<usize>,
+        scannable: bool,
+    ) -> Result<bool, WalkError> {
+        if !scannable && !self.run.profile.scanner.may_hit_without_digits(key.len()) {
+            return Ok(false);
+        }
         let traits = super::Traits::of(key);
         if self.run.scan_skips(key, traits) {
             return Ok(false);
