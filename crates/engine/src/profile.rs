@@ -11,7 +11,7 @@ use crate::detect::patterns::{self, CONTEXT_TYPES};
 use crate::detect::{shape, Scanner, ScannerConfig};
 use crate::error::EngineError;
 use crate::redact::action::Pseudonymizer;
-use crate::redact::{json, query, run_with, text, Origin};
+use crate::redact::{json, query, run_with, text, Origin, Traits};
 use crate::spec::{Limits, MaskStyle, ProfileSpec};
 use crate::types::{Action, Outcome, PhiType, UnscannableReason, BUILTIN_TYPES};
 
@@ -46,6 +46,9 @@ pub struct Profile {
     /// Values shorter than this without `@`, `%` or `:` hold nothing the
     /// scanner can find ([`shape::shortest_plain_hit`]).
     pub(crate) plain_min_len: usize,
+    /// A value without a digit holds a hit only if its traits have one of
+    /// these bits ([`Traits::digitless_hits_need`]; `None`: any value may).
+    pub(crate) digitless_hits_need: Option<u16>,
     /// Detection is the built-in default's (see [`Profile::detects_as_builtin_default`]).
     default_detection: bool,
 }
@@ -144,6 +147,7 @@ impl Profile {
 
         Ok(Profile {
             plain_min_len: shape::shortest_plain_hit(&scanner),
+            digitless_hits_need: Traits::digitless_hits_need(&scanner),
             scanner: Arc::new(scanner),
             keys,
             enabled,
@@ -194,6 +198,7 @@ impl Profile {
         let mut p = self.clone();
         Arc::make_mut(&mut p.scanner).set_prefilter(false);
         p.plain_min_len = shape::shortest_plain_hit(&p.scanner);
+        p.digitless_hits_need = Traits::digitless_hits_need(&p.scanner);
         p
     }
 

@@ -77,6 +77,9 @@ struct Group {
     first: Vec<[bool; 256]>,
     /// What the group can hit in a haystack that is one number token.
     token: TokenFacts,
+    /// For each pattern whose hits need no digit: the byte sets every
+    /// match of it holds a byte of ([`Shape::any_of`]).
+    digitless_any_of: Vec<Vec<[bool; 256]>>,
 }
 
 /// What an accepted hit of one pattern needs at least.
@@ -284,6 +287,12 @@ fn build_group(
             byte: sh.required_punct(),
         })
         .collect();
+    let digitless_any_of = shapes
+        .iter()
+        .zip(&needs)
+        .filter(|(_, n)| n.digits == 0)
+        .map(|(sh, _)| sh.any_of().to_vec())
+        .collect();
     let needs = Need::frontier(needs);
     let floor = Need::floor(&needs);
     let first = shapes.iter().map(|sh| sh.first).collect();
@@ -325,6 +334,7 @@ fn build_group(
         floor,
         first,
         token,
+        digitless_any_of,
     }))
 }
 
@@ -477,6 +487,25 @@ impl Scanner {
             starts.for_each(hay, |_| candidate = true);
         }
         !candidate
+    }
+
+    /// For each pattern that can hit without a digit (only they can hit in
+    /// a haystack [`Scanner::skips_digitless`] is asked about): the byte
+    /// sets every match of it holds a byte of, so a digit-free haystack
+    /// without a byte of one of a pattern's sets holds no hit of it.
+    /// `None` when that cannot be relied on: with custom detectors (they
+    /// are not gated) or with the prefilters off.
+    pub fn digitless_any_of(&self) -> Option<Vec<&[[bool; 256]]>> {
+        if !self.prefilter || !self.custom.is_empty() {
+            return None;
+        }
+        Some(
+            self.groups
+                .iter()
+                .flat_map(|g| &g.digitless_any_of)
+                .map(Vec::as_slice)
+                .collect(),
+        )
     }
 
     /// Whether [`Scanner::scan`] of `hay` outside any field finds nothing

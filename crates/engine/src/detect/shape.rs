@@ -20,8 +20,28 @@ pub struct Shape {
     pub min_digits: usize,
     /// Bytes every match contains.
     required: [bool; 256],
+    /// Byte sets every match holds a byte of, one set for each of its
+    /// mandatory literal bytes and classes (`[ \t]` of `bearer[ \t]+`), at
+    /// most [`MAX_ANY_OF`], the smallest sets kept.
+    any_of: Vec<[bool; 256]>,
     /// Bytes a non-empty match can start with.
     pub first: [bool; 256],
+}
+
+/// How many byte sets a [`Shape`] keeps in `any_of`: dropping one only
+/// loses a fact, never makes one wrong.
+const MAX_ANY_OF: usize = 16;
+
+/// Adds `set` to `sets` unless it is there; keeps the `MAX_ANY_OF` smallest.
+fn add_any_of(sets: &mut Vec<[bool; 256]>, set: [bool; 256]) {
+    if sets.contains(&set) {
+        return;
+    }
+    sets.push(set);
+    if sets.len() > MAX_ANY_OF {
+        sets.sort_by_key(|s| s.iter().filter(|&&b| b).count());
+        sets.truncate(MAX_ANY_OF);
+    }
 }
 
 impl Shape {
@@ -34,11 +54,18 @@ impl Shape {
         (0..=255u8).find(|&b| self.required[usize::from(b)] && b.is_ascii_punctuation())
     }
 
+    /// Byte sets every match holds a byte of: a match holds a byte of
+    /// each (none: nothing is known).
+    pub fn any_of(&self) -> &[[bool; 256]] {
+        &self.any_of
+    }
+
     fn empty() -> Shape {
         Shape {
             min_len: 0,
             min_digits: 0,
             required: [false; 256],
+            any_of: Vec::new(),
             first: [false; 256],
         }
     }
@@ -47,6 +74,9 @@ impl Shape {
         let mut s = Shape::empty();
         for &b in bytes {
             s.required[usize::from(b)] = true;
+            let mut one = [false; 256];
+            one[usize::from(b)] = true;
+            add_any_of(&mut s.any_of, one);
         }
         if let Some(&b) = bytes.first() {
             s.first[usize::from(b)] = true;
@@ -64,6 +94,7 @@ impl Shape {
             min_len: 1,
             min_digits: usize::from(members > 0 && all_digits),
             required: if members == 1 { class } else { [false; 256] },
+            any_of: if members > 0 { vec![class] } else { Vec::new() },
             first: class,
         }
     }
@@ -87,6 +118,9 @@ impl Shape {
         for (a, b) in self.required.iter_mut().zip(next.required.iter()) {
             *a |= *b;
         }
+        for set in &next.any_of {
+            add_any_of(&mut self.any_of, *set);
+        }
         self
     }
 
@@ -96,6 +130,14 @@ impl Shape {
         for (a, b) in self.required.iter_mut().zip(other.required.iter()) {
             *a &= *b;
         }
+        // A match of either holds a byte of one of its sets: of their union.
+        let mut any_of = Vec::new();
+        for x in &self.any_of {
+            for y in &other.any_of {
+                add_any_of(&mut any_of, std::array::from_fn(|i| x[i] || y[i]));
+            }
+        }
+        self.any_of = any_of;
         for (a, b) in self.first.iter_mut().zip(other.first.iter()) {
             *a |= *b;
         }
@@ -108,6 +150,7 @@ impl Shape {
             min_len: sub.min_len.saturating_mul(min),
             min_digits: sub.min_digits.saturating_mul(min),
             required: if min > 0 { sub.required } else { [false; 256] },
+            any_of: if min > 0 { sub.any_of } else { Vec::new() },
             first: if max == Some(0) {
                 [false; 256]
             } else {
@@ -579,6 +622,30 @@ mod tests {
         assert_eq!(shape(r"[0-9]{1,6}(?:[ ]x|y)").required_punct(), None);
         assert_eq!(shape(r"a(?:-b)?c").required_punct(), None);
         assert_eq!(shape(r"(?:a-b|-c)").required_punct(), Some(b'-'));
+    }
+
+    #[test]
+    fn byte_sets_every_match_holds_a_byte_of() {
+        let sets = |p: &str| -> Vec<Vec<u8>> {
+            let mut v: Vec<Vec<u8>> = shape(p)
+                .any_of()
+                .iter()
+                .map(|set| (0..=255u8).filter(|&b| set[usize::from(b)]).collect())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            sets(r"(?i:\bbearer)[ \t]+x"),
+            [&b"\t "[..], b"Aa", b"Bb", b"Ee", b"Rr", b"x"].map(<[u8]>::to_vec)
+        );
+        // A byte of one of each side's sets: `k` is in both sides.
+        assert_eq!(
+            sets(r"(?:sk|rk)_"),
+            [&b"_"[..], b"k", b"kr", b"ks", b"rs"].map(<[u8]>::to_vec)
+        );
+        // Optional parts and one-sided alternatives require nothing.
+        assert_eq!(sets(r"a?(?:b|)"), Vec::<Vec<u8>>::new());
     }
 
     /// Bytes of ASCII letters, digits, `_` and `-`: the alphabet of word

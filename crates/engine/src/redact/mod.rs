@@ -12,7 +12,7 @@ use std::ops::Range;
 use crate::codec;
 use crate::detect::keys::KeyClass;
 use crate::detect::validate;
-use crate::detect::{self, Hit, ScanCtx};
+use crate::detect::{self, Hit, ScanCtx, Scanner};
 use crate::profile::Profile;
 use crate::types::{Action, Encoding, Finding, Outcome, PhiType, UnscannableReason};
 
@@ -159,6 +159,46 @@ impl Traits {
     /// The bits of the bytes that steer the value redactor's steps (all
     /// but the letter-case, base64 and word-token bits).
     const STEERING: u16 = 255;
+    /// The bits that say what a byte is (all but `NOT_BASE64` and
+    /// `NOT_WORD`, which say what it is not).
+    const HELD: u16 = !(Traits::NOT_BASE64 | Traits::NOT_WORD);
+
+    /// The bits at least one of which a haystack without a digit must
+    /// have for the scanner to hit anything in it, read off the patterns
+    /// that need no digit ([`Scanner::digitless_any_of`]): for each, the
+    /// [`Traits::HELD`] bits of one byte set its every match holds a byte
+    /// of (`_` for `sk_live_…`, `A` for `AKIA…`, `[ \t]` for `Bearer …`),
+    /// the rarest such set. `None` when some pattern has no such set (or
+    /// the scanner's gates are off): then every haystack may hit.
+    pub(crate) fn digitless_hits_need(scanner: &Scanner) -> Option<u16> {
+        // How common each bit is in text (lower case letters the most).
+        let weight = |mask: u16| {
+            (0..16)
+                .filter(|k| mask & (1 << k) != 0)
+                .map(|k| match 1u16 << k {
+                    Traits::LOWER => 8,
+                    Traits::UPPER => 4,
+                    _ => 1,
+                })
+                .sum::<u32>()
+        };
+        // The held bits of a set's bytes, if every byte has one.
+        let held = |set: &[bool; 256]| {
+            (0..=255u8)
+                .filter(|&b| set[usize::from(b)])
+                .try_fold(0u16, |acc, b| {
+                    let bits = TRAIT_TABLE[usize::from(b)] & Traits::HELD;
+                    (bits != 0).then_some(acc | bits)
+                })
+        };
+        scanner
+            .digitless_any_of()?
+            .iter()
+            .try_fold(0u16, |acc, sets| {
+                let rarest = sets.iter().filter_map(held).min_by_key(|&m| weight(m))?;
+                Some(acc | rarest)
+            })
+    }
 
     /// The traits of `v`.
     pub(crate) fn of(v: &[u8]) -> Traits {
@@ -467,16 +507,19 @@ impl<'p> Run<'p> {
 
     /// Whether [`Run::scan`] skips `v` (whose traits are `traits`) without
     /// running the scanner: no digit, `@` or `%`, too few `:` for IPv6,
-    /// and too short for a pattern that needs none of them or without a
-    /// word where one can start
-    /// ([`Scanner::skips_digitless`](crate::detect::Scanner::skips_digitless));
-    /// or shorter than any hit.
+    /// and too short for a pattern that needs none of them, or without a
+    /// byte every match of such a pattern holds
+    /// ([`Traits::digitless_hits_need`]), or without a word where one can
+    /// start ([`Scanner::skips_digitless`]); or shorter than any hit.
     #[inline]
     pub(crate) fn scan_skips(&self, v: &[u8], traits: Traits) -> bool {
         let scanner = &self.profile.scanner;
         let digitless = !traits.has(Traits::SCANNABLE)
             && (!traits.has(Traits::COLON) || !detect::may_hold_ipv6(v));
-        (digitless && (!scanner.may_hit_without_digits(v.len()) || scanner.skips_digitless(v)))
+        (digitless
+            && (!scanner.may_hit_without_digits(v.len())
+                || (self.profile.digitless_hits_need).is_some_and(|need| !traits.has(need))
+                || scanner.skips_digitless(v)))
             || self.too_short(v)
     }
 
@@ -718,6 +761,43 @@ mod tests {
                 b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'%')
             });
         key_ok.then_some(0..end)
+    }
+
+    /// The built-in patterns that can hit without a digit are the secrets
+    /// (`AKIA…`, `sk_live_…`, `shpat_…`, `eyJ…`, `Bearer …`): a digit-free
+    /// value holds one only with an upper-case letter, a `_` or a space
+    /// or tab. A digit-free URL (`https://shop.example/running-shoes`) is
+    /// passed over without a look for keyword starts, and the secrets are
+    /// still found.
+    #[test]
+    fn digit_free_values_need_what_the_digit_free_patterns_hold() {
+        let profile = Profile::builtin_default();
+        assert_eq!(
+            profile.digitless_hits_need,
+            Some(Traits::UPPER | Traits::UNDERSCORE | Traits::SPACE | Traits::WHITESPACE)
+        );
+        assert_eq!(profile.without_prefilters().digitless_hits_need, None);
+        let run = Run::new(&profile);
+        let url = b"https://shop.example/products/running-shoes-and-more";
+        assert!(run.scan_skips(url, Traits::of(url)));
+        for secret in [
+            "AKIAABCDEFGHIJKLMNOP",
+            "sk_live_abcdefghijklmnopqrstuv",
+            "shpat_abcdefabcdefabcdefabcdefabcdefab",
+            "bearer abcdefghijklmnopqrstuvwxyz",
+            "Bearer\tabcdefghijklmnopqrstuvwxyz",
+        ] {
+            let text = format!("see https://shop.example/x {secret} here");
+            assert!(
+                !profile.redact_text(text.as_bytes()).findings().is_empty(),
+                "{secret}"
+            );
+            let json = format!("{{\"note\":\"{}\"}}", secret.replace('\t', "\\t"));
+            assert!(
+                !profile.redact_json(json.as_bytes()).findings().is_empty(),
+                "{secret}"
+            );
+        }
     }
 
     #[test]
