@@ -105,12 +105,6 @@ static HEX: [u8; 256] = {
 /// `0x01` in every byte of a word.
 const ONES: u64 = u64::from_le_bytes([1; 8]);
 
-/// Whether any byte of the word `w` equals `b` (SWAR zero-byte test).
-#[inline]
-pub(crate) fn word_has(w: u64, b: u8) -> bool {
-    zero_bytes(w, b) != 0
-}
-
 /// The byte a valid `%XX` escape at `s[i]` stands for.
 #[inline]
 fn escape_at(s: &[u8], i: usize) -> Option<u8> {

@@ -133,6 +133,75 @@ fn json_stops_scannable16(c: [u8; 16]) -> (u16, u16) {
     (portable::json_stops16(c), portable::scannable16(c))
 }
 
+/// Where the query-string piece (`key[=value]`) starting at `from` ends
+/// and where its key does: the position of the first `&` at or after
+/// `from` (or `q.len()`), and of the first `=` before it, if any. Sixteen
+/// bytes are looked at a time, the last few (when `q` is shorter than
+/// sixteen) in a copy.
+#[inline]
+pub fn query_piece(q: &[u8], from: usize) -> (usize, Option<usize>) {
+    let mut i = from;
+    let mut eq = None;
+    loop {
+        // Bits of the `&` and `=` among the `valid` bytes from `i`.
+        let (amps, eqs, valid) = match q.get(i..i + 16) {
+            Some(chunk) => {
+                let (a, e) = amp_eq16(chunk.try_into().unwrap_or([0; 16]));
+                (u32::from(a), u32::from(e), 16)
+            }
+            None => {
+                let rest = q.len().saturating_sub(i);
+                if rest == 0 {
+                    return (q.len(), eq);
+                }
+                if let Some(last) = q.len().checked_sub(16).and_then(|at| q.get(at..)) {
+                    // The last sixteen bytes, shifted past those before `i`.
+                    let (a, e) = amp_eq16(last.try_into().unwrap_or([0; 16]));
+                    (
+                        u32::from(a) >> (16 - rest),
+                        u32::from(e) >> (16 - rest),
+                        rest,
+                    )
+                } else {
+                    // Missing bytes read as zero: neither `&` nor `=`.
+                    let mut buf = [0u8; 16];
+                    buf[..rest].copy_from_slice(&q[i..]);
+                    let (a, e) = amp_eq16(buf);
+                    (u32::from(a), u32::from(e), rest)
+                }
+            }
+        };
+        if eq.is_none() {
+            let before_amp = eqs & amps.wrapping_sub(1) & !amps;
+            if before_amp != 0 {
+                eq = Some(i + before_amp.trailing_zeros() as usize);
+            }
+        }
+        if amps != 0 {
+            return (i + amps.trailing_zeros() as usize, eq);
+        }
+        if valid < 16 {
+            return (q.len(), eq);
+        }
+        i += 16;
+    }
+}
+
+/// Bits of the `&` and of the `=` among sixteen bytes.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline]
+fn amp_eq16(c: [u8; 16]) -> (u16, u16) {
+    // SAFETY: as in `classify16`: SSE2 is enabled in this build.
+    unsafe { sse2::amp_eq16(c) }
+}
+
+/// Bits of the `&` and of the `=` among sixteen bytes.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline]
+fn amp_eq16(c: [u8; 16]) -> (u16, u16) {
+    portable::amp_eq16(c)
+}
+
 /// Bits of the `"`, `\\` and control bytes among sixteen.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
@@ -227,6 +296,14 @@ mod sse2 {
         )
     }
 
+    #[target_feature(enable = "sse2")]
+    pub(super) fn amp_eq16(c: [u8; 16]) -> (u16, u16) {
+        let v = load(c);
+        let amp = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'&' as i8));
+        let eq = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'=' as i8));
+        (_mm_movemask_epi8(amp) as u16, _mm_movemask_epi8(eq) as u16)
+    }
+
     /// `0xFF` in the lanes of `"`, `\\` and the control bytes.
     #[target_feature(enable = "sse2")]
     fn stops(v: __m128i) -> __m128i {
@@ -265,6 +342,13 @@ mod portable {
         c.iter()
             .enumerate()
             .fold(0, |m, (i, &b)| m | (u16::from(super::is_json_stop(b)) << i))
+    }
+
+    /// Bits of the `&` and of the `=` among sixteen bytes.
+    pub fn amp_eq16(c: [u8; 16]) -> (u16, u16) {
+        c.iter().enumerate().fold((0, 0), |(a, e), (i, &b)| {
+            (a | u16::from(b == b'&') << i, e | u16::from(b == b'=') << i)
+        })
     }
 
     /// Bits of the ASCII digits, `@`, `%` and `:` among sixteen.
@@ -338,6 +422,7 @@ mod tests {
                 assert_eq!((u64::from(l), u64::from(d)), (wl, wd), "{b} at {lane}");
                 assert_eq!((l, d), classify16(c), "{b} at {lane}");
                 assert_eq!(portable::json_stops16(c), json_stops16(c), "{b} at {lane}");
+                assert_eq!(portable::amp_eq16(c), amp_eq16(c), "{b} at {lane}");
                 assert_eq!(
                     (portable::json_stops16(c), portable::scannable16(c)),
                     json_stops_scannable16(c),
@@ -378,6 +463,17 @@ mod tests {
                 .find(|&i| s[i] == b'"' || s[i] == b'\\' || s[i] < 0x20)
                 .unwrap_or(s.len());
             proptest::prop_assert_eq!(json_string_stop(&s, from), want);
+        }
+
+        #[test]
+        fn query_pieces_match_bytes(
+            q in proptest::collection::vec(proptest::sample::select(&b"ab&=%+"[..]), 0..70),
+            from in 0usize..70,
+        ) {
+            let from = from.min(q.len());
+            let end = (from..q.len()).find(|&i| q[i] == b'&').unwrap_or(q.len());
+            let eq = (from..end).find(|&i| q[i] == b'=');
+            proptest::prop_assert_eq!(query_piece(&q, from), (end, eq));
         }
 
         #[test]

@@ -232,12 +232,6 @@ impl Traits {
                     && (v.first().is_some_and(u8::is_ascii_whitespace)
                         || v.last().is_some_and(u8::is_ascii_whitespace))))
     }
-
-    /// The [`Traits`] bits of one byte.
-    #[inline]
-    fn of_byte(b: u8) -> u16 {
-        TRAIT_TABLE[usize::from(b)]
-    }
 }
 
 /// Each byte's [`Traits`] bits.

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::ops::Range;
 
 use crate::codec;
+use crate::lanes;
 use crate::types::{Action, Encoding, UnscannableReason};
 
 use super::{Edit, Field, Origin, PathRef, Run, Traits};
@@ -63,56 +64,27 @@ struct Piece {
 }
 
 impl Piece {
-    /// The piece of `q` starting at `start`.
+    /// The piece of `q` starting at `start`: its bounds found sixteen
+    /// bytes at a time ([`lanes::query_piece`]), then the traits of its
+    /// key and value each in one pass over exactly their bytes.
+    #[inline(always)]
     fn at(q: &[u8], start: usize) -> Piece {
-        let mut key = 0u16;
-        let i = scan_to(q, start, Traits::AMP | Traits::EQUALS, &mut key);
-        if q.get(i) != Some(&b'=') {
-            return Piece {
-                end: i,
+        let (end, eq) = lanes::query_piece(q, start);
+        match eq {
+            Some(eq) => Piece {
+                end,
+                eq: Some(eq),
+                key: Traits::of(&q[start..eq]),
+                value: Traits::of(&q[eq + 1..end]),
+            },
+            None => Piece {
+                end,
                 eq: None,
-                key: Traits(key),
+                key: Traits::of(&q[start..end]),
                 value: Traits(0),
-            };
-        }
-        let mut value = 0u16;
-        let end = scan_to(q, i + 1, Traits::AMP, &mut value);
-        Piece {
-            end,
-            eq: Some(i),
-            key: Traits(key),
-            value: Traits(value),
+            },
         }
     }
-}
-
-/// From `i`, ORs the [`Traits`] bits of the bytes of `q` into `acc` up to
-/// the first byte with one of the `stop` bits (`AMP`, and `EQUALS` for a
-/// key: the bits of `&` and `=` alone); returns its position or `q.len()`.
-/// Eight bytes are taken at a time while a word holds neither byte.
-#[inline(always)]
-fn scan_to(q: &[u8], mut i: usize, stop: u16, acc: &mut u16) -> usize {
-    let mut t = 0u16;
-    while let Some(word) = q.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-        let w = u64::from_le_bytes(word);
-        if codec::word_has(w, b'&') || (stop & Traits::EQUALS != 0 && codec::word_has(w, b'=')) {
-            break;
-        }
-        for b in word {
-            t |= Traits::of_byte(b);
-        }
-        i += 8;
-    }
-    while let Some(&b) = q.get(i) {
-        let c = Traits::of_byte(b);
-        if c & stop != 0 {
-            break;
-        }
-        t |= c;
-        i += 1;
-    }
-    *acc |= t;
-    i
 }
 
 /// Percent-decodes `raw` (`+` as space) into `buf` when it holds a `%` or
