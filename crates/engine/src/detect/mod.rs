@@ -1053,7 +1053,12 @@ fn scan_ipv6_tokens(hay: &[u8], out: &mut Vec<Hit>) {
 /// Whether `hay` holds enough `:` for an IPv6 address
 /// ([`validate::IPV6_MIN_COLONS`]): without them [`scan_ipv6`] finds none.
 pub fn may_hold_ipv6(hay: &[u8]) -> bool {
-    hay.iter().filter(|&&b| b == b':').count() >= validate::IPV6_MIN_COLONS
+    // A search that stops at the third: most haystacks with a `:` have
+    // one (`https://…`), and counting every byte cost more than the rest
+    // of a URL's pre-check.
+    memchr::memchr_iter(b':', hay)
+        .nth(validate::IPV6_MIN_COLONS - 1)
+        .is_some()
 }
 
 /// Generates "keyword, separator, value" patterns for MRN, insurance, passport and DL.
@@ -1269,6 +1274,22 @@ fn passport_ok(v: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_needs_three_colons() {
+        for (hay, want) in [
+            ("", false),
+            ("https://shop.example/a", false),
+            ("a:b:c", false),
+            ("a:b:c:d", true),
+            (":::", true),
+            ("fe80::1:2", true),
+        ] {
+            let counted = hay.bytes().filter(|&b| b == b':').count() >= validate::IPV6_MIN_COLONS;
+            assert_eq!(may_hold_ipv6(hay.as_bytes()), want, "{hay}");
+            assert_eq!(counted, want, "{hay}");
+        }
+    }
 
     /// The default scanner and the same with every prefilter off, built
     /// once for the proptests that compare them.
