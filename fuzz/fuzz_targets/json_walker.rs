@@ -28,9 +28,15 @@ fuzz_target!(|data: &[u8]| {
             for f in &findings {
                 if f.encoding == Encoding::Plain {
                     let value = &data[f.range.clone()];
+                    // Decoded as in the query target when decoding leaves
+                    // the value itself alone (no `%`, no `+`): a value in a
+                    // query inside a string is re-encoded, and an escape's
+                    // hex digits can spell it with the digits after them
+                    // (`\xf2`+`333333333` → `%F2333333333`).
+                    let decode = !value.iter().any(|&b| b == b'%' || b == b'+');
                     if value.len() >= 6 && occurs_once(data, value) {
                         assert!(
-                            !leak::leaked(&output, value, false),
+                            !leak::leaked(&output, value, decode),
                             "a found value is still in the output"
                         );
                     }

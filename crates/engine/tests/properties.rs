@@ -112,3 +112,25 @@ fn fuzz_regressions() {
         assert_eq!(redact(&p, &once), once);
     }
 }
+
+/// A mask or pseudonym that names a type (`[REDACTED:PHONE]`,
+/// `PSEUDO_PHONE_…`) is no context keyword: a bare number after it that
+/// had no keyword before it in the input stays as it was, so a second
+/// pass over the output finds nothing new (a fuzzer found the mask case,
+/// in `redact_auto` of a byte soup with `tEL` before one phone).
+#[test]
+fn masks_are_no_context_keywords() {
+    let filler = ".".repeat(38);
+    let input = format!("tel 2125550143{filler}2125550199");
+    let p = Profile::builtin_default();
+    let once = redact(&p, input.as_bytes());
+    assert_eq!(
+        String::from_utf8_lossy(&once),
+        format!("tel [REDACTED:PHONE]{filler}2125550199")
+    );
+    assert_eq!(redact(&p, &once), once);
+    for marker in ["[REDACTED:PHONE]", "PSEUDO_PHONE_k1_0123456789abcdef"] {
+        let text = format!("{marker} 2125550199");
+        assert_eq!(redact(&p, text.as_bytes()), text.as_bytes(), "{marker}");
+    }
+}

@@ -56,8 +56,9 @@ impl ContextIndex {
 }
 
 /// Whether `ac` finds a whole-word keyword in the window before `start`: the
-/// byte before the keyword is not a letter (so `iPhone` is not `phone`) and
-/// the byte after it is not a lower-case letter (so `telemetry` is not `tel`).
+/// byte before the keyword is not a letter (so `iPhone` is not `phone`), the
+/// byte after it is not a lower-case letter (so `telemetry` is not `tel`),
+/// and it is not part of a mask or pseudonym ([`in_marker`]).
 pub fn keyword_before(ac: &AhoCorasick, hay: &[u8], start: usize) -> bool {
     let from = start.saturating_sub(WINDOW);
     let window = &hay[from..start];
@@ -66,8 +67,24 @@ pub fn keyword_before(ac: &AhoCorasick, hay: &[u8], start: usize) -> bool {
         let e = from + m.end();
         let before_ok = s == 0 || !hay[s - 1].is_ascii_alphabetic();
         let after_ok = e >= hay.len() || !hay[e].is_ascii_lowercase();
-        before_ok && after_ok
+        before_ok && after_ok && !in_marker(hay, s, e)
     })
+}
+
+/// Whether `hay[s..e]` lies in what the redactor writes for a finding: a
+/// mask `[REDACTED:LABEL]` or a pseudonym `PSEUDO_LABEL_…` (labels are
+/// `[A-Z0-9_]`). A label names a type (`PHONE`, `DOB`) and so spells its
+/// keyword; counting it as one would let a second pass over redacted
+/// output find a number that had no keyword before it in the input.
+fn in_marker(hay: &[u8], s: usize, e: usize) -> bool {
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let first = hay[..s].iter().rposition(|b| !word(b)).map_or(0, |i| i + 1);
+    let last = hay[e..]
+        .iter()
+        .position(|b| !word(b))
+        .map_or(hay.len(), |i| e + i);
+    hay[first..].starts_with(b"PSEUDO_")
+        || (hay[..first].ends_with(b"[REDACTED:") && hay.get(last) == Some(&b']'))
 }
 
 #[cfg(test)]
@@ -81,6 +98,17 @@ mod tests {
         assert!(keyword_before(&ac, b"Tel 2125550143", 4));
         assert!(!keyword_before(&ac, b"iPhone 2125550143", 7));
         assert!(!keyword_before(&ac, b"telemetry 2125550143", 10));
+        assert!(!keyword_before(&ac, b"[REDACTED:PHONE] 2125550143", 17));
+        assert!(!keyword_before(
+            &ac,
+            b"[REDACTED:CELL_PHONE] 2125550143",
+            22
+        ));
+        assert!(!keyword_before(&ac, b"PSEUDO_PHONE_k1_00ff 2125550143", 21));
+        // Not markers: the keyword stands on its own.
+        assert!(keyword_before(&ac, b"[REDACTED: phone 2125550143", 17));
+        assert!(keyword_before(&ac, b"REDACTED:PHONE 2125550143", 15));
+        assert!(keyword_before(&ac, b"[PHONE] 2125550143", 8));
     }
 
     #[test]
