@@ -76,6 +76,8 @@ pub fn keyword_before(ac: &AhoCorasick, hay: &[u8], start: usize) -> bool {
 /// `[A-Z0-9_]`). A label names a type (`PHONE`, `DOB`) and so spells its
 /// keyword; counting it as one would let a second pass over redacted
 /// output find a number that had no keyword before it in the input.
+/// Out of line: asked only when a keyword was found.
+#[inline(never)]
 fn in_marker(hay: &[u8], s: usize, e: usize) -> bool {
     let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
     let first = hay[..s].iter().rposition(|b| !word(b)).map_or(0, |i| i + 1);
