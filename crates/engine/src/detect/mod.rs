@@ -27,7 +27,7 @@ use context::{keyword_automaton, keyword_before, ContextIndex};
 use keys::KeyClass;
 use patterns::{Check, Context, PatternDef};
 use prefilter::{Probe, Summary};
-use shape::Shape;
+use shape::{ByteSet, Shape};
 use starts::KeywordStarts;
 use token::{TokenFacts, TokenHits, WordFacts};
 
@@ -79,7 +79,7 @@ struct Group {
     token: TokenFacts,
     /// For each pattern whose hits need no digit: the byte sets every
     /// match of it holds a byte of ([`Shape::any_of`]).
-    digitless_any_of: Vec<Vec<[bool; 256]>>,
+    digitless_any_of: Vec<Vec<ByteSet>>,
 }
 
 /// What an accepted hit of one pattern needs at least.
@@ -495,7 +495,7 @@ impl Scanner {
     /// without a byte of one of a pattern's sets holds no hit of it.
     /// `None` when that cannot be relied on: with custom detectors (they
     /// are not gated) or with the prefilters off.
-    pub fn digitless_any_of(&self) -> Option<Vec<&[[bool; 256]]>> {
+    pub fn digitless_any_of(&self) -> Option<Vec<&[ByteSet]>> {
         if !self.prefilter || !self.custom.is_empty() {
             return None;
         }

@@ -23,7 +23,7 @@ pub struct Shape {
     /// Byte sets every match holds a byte of, one set for each of its
     /// mandatory literal bytes and classes (`[ \t]` of `bearer[ \t]+`), at
     /// most [`MAX_ANY_OF`], the smallest sets kept.
-    any_of: Vec<[bool; 256]>,
+    any_of: Vec<ByteSet>,
     /// Bytes a non-empty match can start with.
     pub first: [bool; 256],
 }
@@ -32,14 +32,49 @@ pub struct Shape {
 /// loses a fact, never makes one wrong.
 const MAX_ANY_OF: usize = 16;
 
+/// A set of bytes, one bit each: unions and compares of the sets in
+/// [`Shape::any_of`] are four word operations (profiles are compiled at
+/// every config reload, and in debug builds by the tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    /// The set of the bytes `b` for which `f(b)` holds.
+    fn from_fn(f: impl Fn(u8) -> bool) -> ByteSet {
+        let mut set = ByteSet::default();
+        for b in (0..=u8::MAX).filter(|&b| f(b)) {
+            set.0[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+        set
+    }
+
+    /// Whether `b` is in the set.
+    pub fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] >> (b & 63) & 1 != 0
+    }
+
+    /// The bytes in the set, in order.
+    pub fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..=u8::MAX).filter(|&b| self.contains(b))
+    }
+
+    fn union(&self, other: &ByteSet) -> ByteSet {
+        ByteSet(std::array::from_fn(|i| self.0[i] | other.0[i]))
+    }
+
+    fn len(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+}
+
 /// Adds `set` to `sets` unless it is there; keeps the `MAX_ANY_OF` smallest.
-fn add_any_of(sets: &mut Vec<[bool; 256]>, set: [bool; 256]) {
+fn add_any_of(sets: &mut Vec<ByteSet>, set: ByteSet) {
     if sets.contains(&set) {
         return;
     }
     sets.push(set);
     if sets.len() > MAX_ANY_OF {
-        sets.sort_by_key(|s| s.iter().filter(|&&b| b).count());
+        sets.sort_by_key(ByteSet::len);
         sets.truncate(MAX_ANY_OF);
     }
 }
@@ -56,7 +91,7 @@ impl Shape {
 
     /// Byte sets every match holds a byte of: a match holds a byte of
     /// each (none: nothing is known).
-    pub fn any_of(&self) -> &[[bool; 256]] {
+    pub fn any_of(&self) -> &[ByteSet] {
         &self.any_of
     }
 
@@ -74,9 +109,7 @@ impl Shape {
         let mut s = Shape::empty();
         for &b in bytes {
             s.required[usize::from(b)] = true;
-            let mut one = [false; 256];
-            one[usize::from(b)] = true;
-            add_any_of(&mut s.any_of, one);
+            add_any_of(&mut s.any_of, ByteSet::from_fn(|x| x == b));
         }
         if let Some(&b) = bytes.first() {
             s.first[usize::from(b)] = true;
@@ -94,7 +127,11 @@ impl Shape {
             min_len: 1,
             min_digits: usize::from(members > 0 && all_digits),
             required: if members == 1 { class } else { [false; 256] },
-            any_of: if members > 0 { vec![class] } else { Vec::new() },
+            any_of: if members > 0 {
+                vec![ByteSet::from_fn(|b| class[usize::from(b)])]
+            } else {
+                Vec::new()
+            },
             first: class,
         }
     }
@@ -134,7 +171,7 @@ impl Shape {
         let mut any_of = Vec::new();
         for x in &self.any_of {
             for y in &other.any_of {
-                add_any_of(&mut any_of, std::array::from_fn(|i| x[i] || y[i]));
+                add_any_of(&mut any_of, x.union(y));
             }
         }
         self.any_of = any_of;
@@ -630,7 +667,7 @@ mod tests {
             let mut v: Vec<Vec<u8>> = shape(p)
                 .any_of()
                 .iter()
-                .map(|set| (0..=255u8).filter(|&b| set[usize::from(b)]).collect())
+                .map(|set| set.bytes().collect())
                 .collect();
             v.sort();
             v

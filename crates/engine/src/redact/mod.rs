@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use crate::codec;
 use crate::detect::keys::KeyClass;
+use crate::detect::shape::ByteSet;
 use crate::detect::validate;
 use crate::detect::{self, Hit, ScanCtx, Scanner};
 use crate::profile::Profile;
@@ -183,13 +184,11 @@ impl Traits {
                 .sum::<u32>()
         };
         // The held bits of a set's bytes, if every byte has one.
-        let held = |set: &[bool; 256]| {
-            (0..=255u8)
-                .filter(|&b| set[usize::from(b)])
-                .try_fold(0u16, |acc, b| {
-                    let bits = TRAIT_TABLE[usize::from(b)] & Traits::HELD;
-                    (bits != 0).then_some(acc | bits)
-                })
+        let held = |set: &ByteSet| {
+            set.bytes().try_fold(0u16, |acc, b| {
+                let bits = TRAIT_TABLE[usize::from(b)] & Traits::HELD;
+                (bits != 0).then_some(acc | bits)
+            })
         };
         scanner
             .digitless_any_of()?
