@@ -294,21 +294,24 @@ pub struct WordFacts {
     /// The same over word bytes and `-` (a run of several words).
     words_by_len: Box<[u64; MAX_TOKEN]>,
     /// For each byte: the branches bounded at both ends whose matches may
-    /// start with it.
+    /// start with it, and [`EDGE_ONLY`] if a pattern bounded only at its
+    /// start may.
     led_by: Box<[u64; 256]>,
     /// For each byte: the branches bounded at both ends whose matches may
-    /// end with it.
+    /// end with it, and [`EDGE_ONLY`] if a pattern bounded only at its
+    /// end may.
     ended_by: Box<[u64; 256]>,
     /// For each byte: the branches bounded at both ends whose matches may
     /// hold it anywhere (a run of words holds all of its bytes).
     held_by: Box<[u64; 256]>,
     /// `held_by[b'-']`: the branches a run of several words may match.
     dash_held: u64,
-    /// The first bytes of the branches bounded only at their start.
-    start_led: [bool; 256],
-    /// The last bytes of the branches bounded only at their end.
-    end_led: [bool; 256],
 }
+
+/// The bit of [`WordFacts`]' `led_by` and `ended_by` that says a pattern
+/// bounded at that end only may start (end) with the byte; no branch
+/// bounded at both ends has it.
+const EDGE_ONLY: u64 = 1 << 63;
 
 impl WordFacts {
     /// Reads the facts off a scanner's parsed patterns (all groups').
@@ -328,8 +331,6 @@ impl WordFacts {
             led_by: Box::new([0; 256]),
             ended_by: Box::new([0; 256]),
             held_by: Box::new([0; 256]),
-            start_led: [false; 256],
-            end_led: [false; 256],
             dash_held: 0,
         };
         let spelled: Vec<Hir> = hirs
@@ -348,15 +349,16 @@ impl WordFacts {
             let starts = start.at_word_edge(is_word_byte);
             let ends = end.at_word_edge(is_word_byte);
             match (starts, ends) {
-                (true, true) if bit < 64 => {}
+                // Bits 0 to 62: bit 63 is `EDGE_ONLY`.
+                (true, true) if bit < EDGE_ONLY.trailing_zeros() => {}
                 (true, false) => {
                     facts.start_min = facts.start_min.min(min);
-                    or_into(&mut facts.start_led, &start.first);
+                    mark_edge(&mut facts.led_by, &start.first);
                     continue;
                 }
                 (false, true) => {
                     facts.end_min = facts.end_min.min(min);
-                    or_into(&mut facts.end_led, &end.first);
+                    mark_edge(&mut facts.ended_by, &end.first);
                     continue;
                 }
                 _ => {
@@ -447,21 +449,30 @@ impl WordFacts {
         if len >= self.anywhere_min {
             return Some(false);
         }
-        // Each word's end, and the branches that may end with its last byte.
+        // Each word's end, and the branches that may end with its last
+        // byte, plus [`EDGE_ONLY`] if a pattern bounded at its end only
+        // may: then it fits if the token is long enough up to there.
         let mut ended = [(0usize, 0u64); MAX_WORDS];
+        let mut ends_fit = false;
         for (slot, &end) in ended.iter_mut().zip(&ends[..count]) {
             let end = usize::from(end);
-            *slot = (end, self.ended_by[usize::from(hay[end - 1])]);
+            let bits = self.ended_by[usize::from(hay[end - 1])];
+            ends_fit |= bits & EDGE_ONLY != 0 && end >= self.end_min;
+            *slot = (end, bits);
+        }
+        if ends_fit {
+            return Some(false);
         }
         let ended = &ended[..count];
         let mut start = 0;
         for (i, &(first_end, first_ended)) in ended.iter().enumerate() {
-            let first = usize::from(hay[start]);
-            if self.start_led[first] && len - start >= self.start_min {
+            let led = self.led_by[usize::from(hay[start])];
+            // A pattern bounded at its start only may start here.
+            if led & EDGE_ONLY != 0 && len - start >= self.start_min {
                 return Some(false);
             }
-            // A run of one word, then runs of several, which hold `-`.
-            let led = self.led_by[first];
+            // A run of one word, then runs of several, which hold `-` (the
+            // length masks never hold `EDGE_ONLY`).
             let one = led & self.one_word_by_len[(first_end - start) % MAX_TOKEN] & first_ended;
             // Rarely reached: most runs fail on length and edges.
             if one != 0 && self.held(&hay[start..first_end], one) {
@@ -478,10 +489,7 @@ impl WordFacts {
             }
             start = first_end + 1;
         }
-        let ends_fit = ended
-            .iter()
-            .any(|&(end, _)| self.end_led[usize::from(hay[end - 1])] && end >= self.end_min);
-        Some(!ends_fit)
+        Some(true)
     }
 
     /// Whether any of the `branches` may hold every byte of `run`. Most
@@ -540,10 +548,12 @@ fn dash_bytes(w: u64) -> u64 {
     !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
-/// ORs `from` into `into`, byte by byte.
-fn or_into(into: &mut [bool; 256], from: &[bool; 256]) {
-    for (a, b) in into.iter_mut().zip(from) {
-        *a |= *b;
+/// Sets [`EDGE_ONLY`] in `table` for each byte `edge` holds.
+fn mark_edge(table: &mut [u64; 256], edge: &[bool; 256]) {
+    for (bits, &yes) in table.iter_mut().zip(edge) {
+        if yes {
+            *bits |= EDGE_ONLY;
+        }
     }
 }
 
@@ -615,5 +625,22 @@ mod tests {
         ] {
             assert_eq!(number_token(not), None, "{not:?}");
         }
+    }
+
+    #[test]
+    fn patterns_bounded_at_one_end_fit_where_that_end_may_be() {
+        let facts = |src: &str| WordFacts::new(&[shape::parse(src).unwrap()]);
+        // Bounded at its start only: it fits from a word it may start
+        // with, if the token is long enough from there.
+        let start_only = facts(r"\bid[0-9]+");
+        assert_eq!(start_only.nothing_fits(b"xx-id5"), Some(false));
+        assert_eq!(start_only.nothing_fits(b"id"), Some(true), "too short");
+        assert_eq!(start_only.nothing_fits(b"xx-yy5"), Some(true));
+        // Bounded at its end only: it fits up to a word it may end with.
+        let end_only = facts(r"[a-z]+42\b");
+        assert_eq!(end_only.nothing_fits(b"ab-cd42"), Some(false));
+        assert_eq!(end_only.nothing_fits(b"cd42-ab"), Some(false));
+        assert_eq!(end_only.nothing_fits(b"ab-cd"), Some(true));
+        assert_eq!(end_only.nothing_fits(b"x2"), Some(true), "too short");
     }
 }
