@@ -562,7 +562,14 @@ impl<'p> Run<'p> {
         depth: u8,
     ) -> Result<Option<Edit>, UnscannableReason> {
         let head_bytes = &v[..q.start];
-        let head = self.value_text(head_bytes, Traits::of(head_bytes), field, origin)?;
+        let head_traits = Traits::of(head_bytes);
+        // Most heads (`https://shop.example/p?`) are passed over by the
+        // scanner's pre-check, asked here in line.
+        let head = if self.scan_skips(head_bytes, head_traits) {
+            None
+        } else {
+            self.value_text(head_bytes, head_traits, field, origin)?
+        };
         if head == Some(Edit::Drop) {
             return Ok(Some(Edit::Drop));
         }
