@@ -222,6 +222,7 @@ impl Traits {
     /// cases, and no byte outside the base64 alphabets (unless `v` starts
     /// or ends with whitespace, which trimming removes). `false` is exact;
     /// `true` means "ask `looks_like_base64`".
+    #[inline(always)]
     fn may_be_base64(self, v: &[u8]) -> bool {
         v.len() >= codec::MIN_BASE64
             && self.has(Traits::UPPER)
