@@ -234,6 +234,25 @@ const ACTION_PROFILES: &[&str] = &[
     "limits: {max_expansion_bytes: 120}",
 ];
 
+/// Each of [`ACTION_PROFILES`] compiled, with and without prefilters:
+/// once per test binary (a debug build compiles a profile in seconds, and
+/// the property below has hundreds of cases).
+fn action_profiles() -> &'static [(Profile, Profile)] {
+    static COMPILED: std::sync::OnceLock<Vec<(Profile, Profile)>> = std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        ACTION_PROFILES
+            .iter()
+            .map(|yaml| {
+                let spec: phiguard_engine::ProfileSpec =
+                    serde_yaml::from_str(yaml).expect("spec parses");
+                let fast = Profile::compile(&spec).expect("spec compiles");
+                let slow = fast.without_prefilters();
+                (fast, slow)
+            })
+            .collect()
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -296,12 +315,9 @@ proptest! {
     ) {
         // Later settle passes walk only what the previous pass rewrote;
         // with the prefilters off every pass walks everything.
-        let spec: phiguard_engine::ProfileSpec =
-            serde_yaml::from_str(ACTION_PROFILES[which]).expect("spec parses");
-        let fast = Profile::compile(&spec).expect("spec compiles");
-        let slow = fast.without_prefilters();
-        assert_same(&fast, &slow, q.as_bytes());
-        assert_same(&fast, &slow, doc.as_bytes());
+        let (fast, slow) = &action_profiles()[which];
+        assert_same(fast, slow, q.as_bytes());
+        assert_same(fast, slow, doc.as_bytes());
     }
 
     #[test]
