@@ -71,7 +71,7 @@ pub fn content_hash(text: &str) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// serde_yaml prefixes its messages with the key path ("routes[0]: ") and appends
+/// serde_yaml prefixes its messages with the key path (`"routes[0]: "`) and appends
 /// " at line L column C"; the key and the line are reported separately, so both go.
 fn tidy_problem(message: &str, key: &str) -> String {
     let message = match message.find(" at line ") {

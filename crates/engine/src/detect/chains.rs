@@ -4,7 +4,7 @@
 //! state the previous byte produced, so one search runs at the latency of
 //! a load (~6 cycles a byte here), not at the rate the core can issue them.
 //! Most searches over a log line find nothing, and this module answers
-//! "can this search find anything" by walking [`CHAINS`] independent
+//! "can this search find anything" by walking `CHAINS` independent
 //! unanchored searches in lockstep, one per segment of the haystack, so the
 //! core overlaps their loads (~2.5x the bytes per second on access-log
 //! lines: `examples/dfa_chains.rs`).
@@ -95,7 +95,7 @@ impl Chains {
     /// Whether the regex may match in `hay` at or after `at`: `false` only
     /// when an unanchored search of `hay[at..]` (look-behind at `at - 1`,
     /// the end of `hay` as end of input) finds nothing; `true` when it
-    /// finds something or when a chain runs [`PAST_SEGMENT`] bytes past
+    /// finds something or when a chain runs `PAST_SEGMENT` bytes past
     /// its segment without coming back to its start state.
     pub fn may_match(&self, hay: &[u8], at: usize) -> bool {
         let dfa = self.re.forward();

@@ -58,7 +58,7 @@ impl ContextIndex {
 /// Whether `ac` finds a whole-word keyword in the window before `start`: the
 /// byte before the keyword is not a letter (so `iPhone` is not `phone`), the
 /// byte after it is not a lower-case letter (so `telemetry` is not `tel`),
-/// and it is not part of a mask or pseudonym ([`in_marker`]).
+/// and it is not part of a mask or pseudonym (`in_marker`).
 pub fn keyword_before(ac: &AhoCorasick, hay: &[u8], start: usize) -> bool {
     let from = start.saturating_sub(WINDOW);
     let window = &hay[from..start];

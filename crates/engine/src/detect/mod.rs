@@ -1051,7 +1051,7 @@ fn scan_ipv6_tokens(hay: &[u8], out: &mut Vec<Hit>) {
 }
 
 /// Whether `hay` holds enough `:` for an IPv6 address
-/// ([`validate::IPV6_MIN_COLONS`]): without them [`scan_ipv6`] finds none.
+/// ([`validate::IPV6_MIN_COLONS`]): without them `scan_ipv6` finds none.
 pub fn may_hold_ipv6(hay: &[u8]) -> bool {
     // A search that stops at the third: most haystacks with a `:` have
     // one (`https://…`), and counting every byte cost more than the rest

@@ -1,7 +1,7 @@
 //! Cheap byte-level facts the scanner's prefilters use to skip text in which
 //! a pattern group provably cannot match: digit counts and word starts.
 //!
-//! Both are read off the letter/digit bitmaps of [`crate::lanes`], 64 bytes
+//! Both are read off the letter/digit bitmaps of `crate::lanes`, 64 bytes
 //! at a time; the facts they serve come from [`super::shape`].
 
 use crate::lanes::letters_and_digits;

@@ -21,7 +21,7 @@ use crate::types::PhiType;
 const SEPARATORS: [u8; 3] = [b'.', b'-', b'/'];
 
 /// If `s` is one number token — ASCII digits, joined by single `.`, `-` or
-/// `/` (none first, last or twice in a row, at most [`MAX_SEPARATORS`] of
+/// `/` (none first, last or twice in a row, at most `MAX_SEPARATORS` of
 /// them) — the separators it uses as a bit set (bit `i` for
 /// `SEPARATORS[i]`).
 #[inline(never)]
@@ -71,7 +71,7 @@ const MAX_SEPARATORS: usize = 4;
 /// [`number_token`] for a haystack holding `digits()` ASCII digits, looked
 /// at only when it is shorter than 128 bytes (the length facts stop there;
 /// `digits` is not called for longer ones) and all but at most
-/// [`MAX_SEPARATORS`] of its bytes are digits, which rules out most text
+/// `MAX_SEPARATORS` of its bytes are digits, which rules out most text
 /// without a pass.
 #[inline]
 pub fn short_number_token(s: &[u8], digits: impl FnOnce() -> usize) -> Option<usize> {
