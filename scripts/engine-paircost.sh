@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What each pair of a query string costs the engine, in instructions: the
 # query's count minus the count without that pair (callgrind; per query, the
-# difference of 401 and 201 iterations / 200, so profile compilation and the
-# first calls' lazy set-up cancel out). A query's count moves by up to ~600
-# instructions from process to process (heap addresses, most likely): read
-# only the large pairs, or run it twice.
+# difference of 12,001 and 2,001 iterations / 10,000, so profile compilation
+# and the first calls' lazy set-up cancel out, and the few hundred
+# instructions a process's count moves by from run to run, heap addresses
+# most likely, are spread over 10,000 calls: steady to a few instructions).
 #   scripts/engine-paircost.sh ['k=v&k2=v2...']   (default: the benchmark's GA4 hit)
 #   PAIR_COST_FORMAT=json scripts/engine-paircost.sh '{"k":"v",...}'
 # With PAIR_COST_FORMAT=json, each object member at any depth in turn (the
@@ -19,7 +19,7 @@ ir() {
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 >/dev/null |
     grep -o 'Collected : [0-9]*' | grep -o '[0-9]*$'
 }
-per_run() { local a b; a=$(ir "$1" 201); b=$(ir "$1" 401); echo $(((b - a) / 200)); }
+per_run() { local a b; a=$(ir "$1" 2001); b=$(ir "$1" 12001); echo $(((b - a) / 10000)); }
 if [ "${PAIR_COST_FORMAT:-}" = json ]; then
   [ $# -ge 1 ] || { echo "PAIR_COST_FORMAT=json needs a document" >&2; exit 2; }
   # Line 1: the whole document; then, per member, its text and the document without it.
