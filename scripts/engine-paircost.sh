@@ -4,7 +4,8 @@
 # difference of 12,001 and 2,001 iterations / 10,000, so profile compilation
 # and the first calls' lazy set-up cancel out, and the few hundred
 # instructions a process's count moves by from run to run, heap addresses
-# most likely, are spread over 10,000 calls: steady to a few instructions).
+# most likely, are spread over 10,000 calls: repeat runs agree to some tens
+# of instructions).
 #   scripts/engine-paircost.sh ['k=v&k2=v2...']   (default: the benchmark's GA4 hit)
 #   PAIR_COST_FORMAT=json scripts/engine-paircost.sh '{"k":"v",...}'
 # With PAIR_COST_FORMAT=json, each object member at any depth in turn (the
