@@ -57,14 +57,15 @@ pub fn has_percent_escape(s: &[u8]) -> bool {
 }
 
 /// Percent-decodes `s` (and `+` as space when `plus` is set). Borrows when
-/// nothing needs decoding; invalid escapes are kept as written. Runs between
-/// escapes are copied whole.
+/// nothing needs decoding; invalid escapes are kept as written. Plain bytes
+/// are copied a word at a time ([`decode_words`]).
 pub fn percent_decode(s: &[u8], plus: bool) -> Cow<'_, [u8]> {
-    let Some(first) = next_special(s, plus) else {
+    if next_special(s, plus).is_none() {
         return Cow::Borrowed(s);
-    };
-    let mut out = Vec::with_capacity(s.len());
-    decode_from(s, plus, first, &mut out);
+    }
+    let mut out = vec![0; s.len() + WORD];
+    let len = decode_words(s, plus, &mut out);
+    out.truncate(len);
     Cow::Owned(out)
 }
 
@@ -78,11 +79,17 @@ fn next_special(s: &[u8], plus: bool) -> Option<usize> {
     }
 }
 
-/// Percent-decodes `s` into `out` (cleared first), by the rules of
-/// [`percent_decode`]: walkers reuse one buffer for all their values.
-pub fn percent_decode_into(s: &[u8], plus: bool, out: &mut Vec<u8>) {
-    out.clear();
-    decode_from(s, plus, next_special(s, plus).unwrap_or(s.len()), out);
+/// Percent-decodes `s` by the rules of [`percent_decode`] into `scratch`
+/// and returns the decoded bytes, a prefix of it. `scratch` is working
+/// space that walkers reuse for all their values: its bytes are
+/// overwritten and its length only grows, so a reused buffer is neither
+/// cleared nor zero-filled again.
+pub fn percent_decode_in<'a>(s: &[u8], plus: bool, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    if scratch.len() < s.len() + WORD {
+        scratch.resize(s.len() + WORD, 0);
+    }
+    let len = decode_words(s, plus, scratch);
+    &scratch[..len]
 }
 
 /// Each byte's value as a hex digit, or 0xFF.
@@ -113,42 +120,54 @@ fn escape_at(s: &[u8], i: usize) -> Option<u8> {
     (h | l < 16).then_some(h << 4 | l)
 }
 
-/// Appends `s` decoded to `out`; `first` is the position of its first
-/// `%`/`+` (or `s.len()`). Plain bytes are copied a word at a time: a word
-/// with a `%` (or `+`) is copied whole and the output advanced to just
-/// before its first one, which its SWAR mask names exactly. No search or
-/// copy call per run, and no per-byte capacity check: decoding never
-/// lengthens, so the output is sized to the input once and cut at the end.
-fn decode_from(s: &[u8], plus: bool, first: usize, out: &mut Vec<u8>) {
-    out.extend_from_slice(&s[..first]);
-    let rest = &s[first..];
-    let base = out.len();
-    out.resize(base + rest.len(), 0);
-    let dst = &mut out[base..];
-    // `o <= i` throughout: each step writes at most as many bytes as it reads.
+/// Bytes in a word of [`decode_words`], and the room it needs past the
+/// end of its output.
+const WORD: usize = 8;
+
+/// Writes `s` decoded to the start of `dst`, which must be at least
+/// [`WORD`] bytes longer than `s` (else the output stops short), and
+/// returns the decoded length. Eight bytes are read and written at a time;
+/// a word with a `%` (or `+`) is written whole and the output advanced to
+/// just before the first one, which its SWAR mask names exactly, then that
+/// escape is decoded. The last word of `s` is read as its last eight bytes
+/// shifted down past those already done, so the tail of a value costs no
+/// more than its middle. Decoding never lengthens (`o <= i` throughout), so
+/// the words written fit in `dst`; no search, copy call or per-byte
+/// capacity check.
+fn decode_words(s: &[u8], plus: bool, dst: &mut [u8]) -> usize {
+    let n = s.len();
     let (mut i, mut o) = (0, 0);
-    while i < rest.len() {
-        if let Some(word) = rest.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-            let w = u64::from_le_bytes(word);
-            let specials = zero_bytes(w, b'%') | if plus { zero_bytes(w, b'+') } else { 0 };
-            // `o + 8 <= i + 8 <= rest.len()`: the word fits.
-            if let Some(d) = dst.get_mut(o..o + 8) {
-                d.copy_from_slice(&word);
+    while i < n {
+        let left = n - i;
+        let w = match (s.get(i..i + WORD), n.checked_sub(WORD)) {
+            (Some(word), _) => word_of(word),
+            // Fewer than eight left: the last eight bytes, shifted down
+            // past the ones before `i` (the top bytes read as zero).
+            (None, Some(last)) => word_of(&s[last..]) >> (8 * (WORD - left)),
+            (None, None) => {
+                let mut word = [0; WORD];
+                word[..left].copy_from_slice(&s[i..]);
+                u64::from_le_bytes(word)
             }
-            if specials == 0 {
-                i += 8;
-                o += 8;
-                continue;
-            }
-            let plain = specials.trailing_zeros() as usize / 8;
-            i += plain;
-            o += plain;
+        };
+        if let Some(d) = dst.get_mut(o..o + WORD) {
+            d.copy_from_slice(&w.to_le_bytes());
         }
-        let Some(&b) = rest.get(i) else { break };
-        let (v, read) = match b {
-            b'%' => escape_at(rest, i).map_or((b'%', 1), |v| (v, 3)),
-            b'+' if plus => (b' ', 1),
-            _ => (b, 1),
+        // Bytes past `left` are zero, neither `%` nor `+`, and a borrow
+        // only marks bytes above a real match: no mark without one.
+        let specials = zero_bytes(w, b'%') | if plus { zero_bytes(w, b'+') } else { 0 };
+        if specials == 0 {
+            let step = left.min(WORD);
+            i += step;
+            o += step;
+            continue;
+        }
+        let plain = specials.trailing_zeros() as usize / 8;
+        i += plain;
+        o += plain;
+        let (v, read) = match s.get(i) {
+            Some(b'%') => escape_at(s, i).map_or((b'%', 1), |v| (v, 3)),
+            _ => (b' ', 1),
         };
         if let Some(d) = dst.get_mut(o) {
             *d = v;
@@ -156,7 +175,17 @@ fn decode_from(s: &[u8], plus: bool, first: usize, out: &mut Vec<u8>) {
         i += read;
         o += 1;
     }
-    out.truncate(base + o);
+    o.min(dst.len())
+}
+
+/// The little-endian word of the first eight bytes of `b` (which has them).
+#[inline]
+fn word_of(b: &[u8]) -> u64 {
+    u64::from_le_bytes(
+        b.get(..WORD)
+            .and_then(|w| w.try_into().ok())
+            .unwrap_or([0; WORD]),
+    )
 }
 
 /// The high bit of each byte of `w` that equals `b`, exact up to the
@@ -476,9 +505,12 @@ mod tests {
             let want = reference_decode(s.as_bytes(), plus);
             let decoded = percent_decode(s.as_bytes(), plus);
             proptest::prop_assert_eq!(&*decoded, want.as_slice());
-            let mut out = prefix;
-            percent_decode_into(s.as_bytes(), plus, &mut out);
-            proptest::prop_assert_eq!(out, want);
+            // A reused scratch buffer: its old bytes must not leak in.
+            let mut scratch = prefix;
+            scratch.resize(scratch.len() + 40, b'%');
+            proptest::prop_assert_eq!(percent_decode_in(s.as_bytes(), plus, &mut scratch), want.as_slice());
+            let short = reference_decode(b"%41+", plus);
+            proptest::prop_assert_eq!(percent_decode_in(b"%41+", plus, &mut scratch), short.as_slice());
         }
 
         #[test]
@@ -489,6 +521,8 @@ mod tests {
             let decoded = percent_decode(&s, plus);
             let want = reference_decode(&s, plus);
             proptest::prop_assert_eq!(&*decoded, want.as_slice());
+            let mut scratch = vec![b'%'; 70];
+            proptest::prop_assert_eq!(percent_decode_in(&s, plus, &mut scratch), want.as_slice());
         }
 
         #[test]

@@ -205,6 +205,10 @@ pub struct Scanner {
     /// Whether the prefilters (length/digit gates, digit windows, word-start
     /// keyword candidates) are on; off only to check that they skip nothing.
     prefilter: bool,
+    /// Whether the prefilters are on and there are no custom detectors
+    /// (which are not gated): the condition under which the skips below
+    /// may answer "nothing to find", kept as one flag for the hot path.
+    gated: bool,
     /// IPv6 is found by a colon-anchored scan (a hex/colon regex slows the DFA 3x).
     ipv6: bool,
     /// E-mail is found by an `@`/`%40`-anchored scan (memchr is far cheaper
@@ -450,6 +454,7 @@ impl Scanner {
             digitless_keyed,
             groups,
             prefilter: true,
+            gated: custom.is_empty(),
             ipv6: (cfg.enabled)(PhiType::Ipv6),
             email: (cfg.enabled)(PhiType::Email),
             context,
@@ -466,7 +471,7 @@ impl Scanner {
     /// `digitless_min_len` bytes, e-mail needs `@` or `%`; custom detectors
     /// are not gated. Always `true` with the prefilters off.
     pub fn may_hit_without_digits(&self, len: usize) -> bool {
-        !self.prefilter || !self.custom.is_empty() || len >= self.digitless_min_len
+        !self.gated || len >= self.digitless_min_len
     }
 
     /// Whether [`Scanner::scan`] of `hay`, which holds no ASCII digit, `@`
@@ -479,7 +484,7 @@ impl Scanner {
     /// `false` (scan it) when such a pattern is in another group, with
     /// custom detectors (they are not gated) or with the prefilters off.
     pub fn skips_digitless(&self, hay: &[u8]) -> bool {
-        if !self.prefilter || !self.custom.is_empty() || !self.digitless_keyed {
+        if !self.gated || !self.digitless_keyed {
             return false;
         }
         let mut candidate = false;
@@ -496,7 +501,7 @@ impl Scanner {
     /// `None` when that cannot be relied on: with custom detectors (they
     /// are not gated) or with the prefilters off.
     pub fn digitless_any_of(&self) -> Option<Vec<&[ByteSet]>> {
-        if !self.prefilter || !self.custom.is_empty() {
+        if !self.gated {
             return None;
         }
         Some(
@@ -516,7 +521,7 @@ impl Scanner {
     /// (scan it) for anything else, with custom detectors (they are not
     /// gated) or with the prefilters off.
     pub fn skips_number_token(&self, hay: &[u8]) -> bool {
-        if !self.prefilter || !self.custom.is_empty() || hay.len() >= token::MAX_TOKEN {
+        if !self.gated || hay.len() >= token::MAX_TOKEN {
             return false;
         }
         // E-mail and IPv6 need `@`, `%` or `:`, which a token has none of.
@@ -537,7 +542,7 @@ impl Scanner {
     /// a word token has none of. `false` (scan it) for anything else, with
     /// custom detectors (they are not gated) or with the prefilters off.
     pub fn skips_word_token(&self, hay: &[u8]) -> bool {
-        if !self.prefilter || !self.custom.is_empty() || hay.len() >= token::MAX_TOKEN {
+        if !self.gated || hay.len() >= token::MAX_TOKEN {
             return false;
         }
         self.word.nothing_fits(hay) == Some(true)
@@ -547,7 +552,7 @@ impl Scanner {
     /// nothing but ASCII letters, digits, `_` and `-`, at least one letter
     /// or `_`, and whether it holds a `-` (`dashes`).
     pub fn skips_word_bytes(&self, hay: &[u8], dashes: bool) -> bool {
-        if !self.prefilter || !self.custom.is_empty() {
+        if !self.gated {
             return false;
         }
         self.word.nothing_fits_in_word_bytes(hay, dashes) == Some(true)
@@ -562,6 +567,7 @@ impl Scanner {
     /// full): a testing aid to show that they only skip work.
     pub fn set_prefilter(&mut self, on: bool) {
         self.prefilter = on;
+        self.gated = on && self.custom.is_empty();
     }
 
     /// Appends the hits in `hay` to `out`, sorted by start and non-overlapping

@@ -617,7 +617,7 @@ impl LenSet {
 /// which are not gated, or with the prefilters off. Walkers skip tiny
 /// values (`v=2`, `sct=4`) with it before the scanner's summary.
 pub fn shortest_plain_hit(scanner: &super::Scanner) -> usize {
-    if !scanner.prefilter || !scanner.custom.is_empty() {
+    if !scanner.gated {
         return 0;
     }
     scanner

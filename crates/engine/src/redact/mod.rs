@@ -157,6 +157,8 @@ impl Traits {
     const NOT_WORD: u16 = 8192;
     /// `:` (IPv6 needs a few).
     const COLON: u16 = 16384;
+    /// `@` (e-mail needs one, or its escape).
+    const AT: u16 = 32768;
     /// The bits of the bytes that steer the value redactor's steps (all
     /// but the letter-case, base64 and word-token bits).
     const STEERING: u16 = 255;
@@ -256,7 +258,7 @@ static TRAIT_TABLE: [u16; 256] = {
     }
     t[b'-' as usize] |= Traits::DASH;
     t[b'_' as usize] |= Traits::UNDERSCORE;
-    t[b'@' as usize] |= Traits::SCANNABLE;
+    t[b'@' as usize] |= Traits::SCANNABLE | Traits::AT;
     t[b':' as usize] |= Traits::COLON;
     t[b'+' as usize] |= Traits::PLUS;
     t[b'%' as usize] |= Traits::PERCENT | Traits::SCANNABLE;
@@ -514,16 +516,17 @@ impl<'p> Run<'p> {
             && (!scanner.may_hit_without_digits(v.len())
                 || (self.profile.digitless_hits_need).is_some_and(|need| !traits.has(need))
                 || scanner.skips_digitless(v)))
-            || self.too_short(v)
+            || self.too_short(v, traits)
     }
 
-    /// Whether `v` is shorter than any hit the scanner could find in it
-    /// (no `@`, `%` or `:`, and shorter than every pattern's shortest
-    /// match: `v=2`, `sct=4`); never with custom detectors or the
-    /// prefilters off.
+    /// Whether `v` (whose traits are `traits`) is shorter than any hit the
+    /// scanner could find in it (no `@`, `%` or `:`, and shorter than
+    /// every pattern's shortest match: `v=2`, `sct=4`); never with custom
+    /// detectors or the prefilters off.
     #[inline]
-    fn too_short(&self, v: &[u8]) -> bool {
-        v.len() < self.profile.plain_min_len && !v.iter().any(|&b| matches!(b, b'@' | b'%' | b':'))
+    fn too_short(&self, v: &[u8], traits: Traits) -> bool {
+        v.len() < self.profile.plain_min_len
+            && !traits.has(Traits::AT | Traits::PERCENT | Traits::COLON)
     }
 
     /// Text-scans a value; any hit with `drop` drops the field.

@@ -87,12 +87,11 @@ impl Piece {
     }
 }
 
-/// Percent-decodes `raw` (`+` as space) into `buf` when it holds a `%` or
+/// Percent-decodes `raw` (`+` as space) in `buf` when it holds a `%` or
 /// `+` (by its traits); returns the bytes to use and whether they were decoded.
 fn decode<'a>(raw: &'a [u8], traits: Traits, buf: &'a mut Vec<u8>) -> (&'a [u8], bool) {
     if traits.has(Traits::PLUS | Traits::PERCENT) {
-        codec::percent_decode_into(raw, true, buf);
-        (buf.as_slice(), true)
+        (codec::percent_decode_in(raw, true, buf), true)
     } else {
         (raw, false)
     }
