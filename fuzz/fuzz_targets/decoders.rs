@@ -7,6 +7,11 @@ use phiguard_engine::codec;
 fuzz_target!(|data: &[u8]| {
     let once = codec::percent_decode(data, true);
     assert!(once.len() <= data.len());
+    // The walkers' decoder, in a scratch buffer that holds older bytes.
+    let mut scratch = vec![b'%'; data.len() % 23];
+    assert_eq!(codec::percent_decode_in(data, true, &mut scratch), &*once);
+    let without_plus = codec::percent_decode(data, false);
+    assert_eq!(codec::percent_decode_in(data, false, &mut scratch), &*without_plus);
     let mut encoded = Vec::new();
     codec::percent_encode(&once, &mut encoded);
     assert_eq!(&*codec::percent_decode(&encoded, false), &*once);
