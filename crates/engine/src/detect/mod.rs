@@ -184,16 +184,15 @@ impl Engine {
     /// Whether an unanchored search of `hay` from `at` to its end may find
     /// a match: `false` is exact (no match); decided by four interleaved
     /// DFA walks when the rest of `hay` is long enough for them to pay,
-    /// by one walk when it is short ([`chains::SHORT_LEN`]).
+    /// by one walk when it is short ([`chains::MIN_LEN`]).
     fn may_match_from(&self, hay: &[u8], at: usize) -> bool {
         let Engine::Dense(c) = self else {
             return true;
         };
-        let rest = hay.len().saturating_sub(at);
-        if rest >= chains::MIN_LEN {
+        if hay.len().saturating_sub(at) >= chains::MIN_LEN {
             c.may_match(hay, at)
         } else {
-            rest >= chains::SHORT_LEN || c.may_match_short(hay, at)
+            c.may_match_short(hay, at)
         }
     }
 }
