@@ -58,7 +58,7 @@ pub fn has_percent_escape(s: &[u8]) -> bool {
 
 /// Percent-decodes `s` (and `+` as space when `plus` is set). Borrows when
 /// nothing needs decoding; invalid escapes are kept as written. Plain bytes
-/// are copied a word at a time ([`decode_words`]).
+/// are copied a word at a time (`decode_words`).
 pub fn percent_decode(s: &[u8], plus: bool) -> Cow<'_, [u8]> {
     if next_special(s, plus).is_none() {
         return Cow::Borrowed(s);
