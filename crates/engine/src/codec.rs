@@ -219,6 +219,114 @@ const fn keep_literal(b: u8) -> bool {
         )
 }
 
+/// Appends `new`, a rewrite of what `raw` percent-decodes to (`+` as
+/// space with `plus`), to `out` re-encoded the way a walker puts a changed
+/// value back: only what changed is encoded anew. The prefix and suffix
+/// that `new` shares with the decoded value are copied from `raw` as they
+/// were sent (`https%3A%2F%2Fshop.example%2F…%23email%3D` keeps its
+/// spelling, a literal `?` stays literal), the rest goes through
+/// [`percent_encode`]; either way the output decodes to `new`. A rewrite
+/// that shares neither end (a whole-value mask) is encoded without
+/// decoding `raw` again.
+pub fn percent_reencode(raw: &[u8], plus: bool, new: &[u8], out: &mut Vec<u8>) {
+    if new.first().copied() != first_unit(raw, plus) && new.last().copied() != last_unit(raw, plus)
+    {
+        return percent_encode(new, out);
+    }
+    let decoded = percent_decode(raw, plus);
+    let decoded = &*decoded;
+    let mut prefix = decoded.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let suffix = decoded[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    loop {
+        let Some((head, tail)) = raw_offsets(raw, decoded, plus, prefix, decoded.len() - suffix)
+        else {
+            return percent_encode(new, out);
+        };
+        // A literal `%` in the last two bytes kept would make an escape
+        // with what now follows it (`%4` + `F`): encode it with the change.
+        let changed = tail != head || prefix + suffix != new.len();
+        if changed && raw[..head].iter().rev().take(2).any(|&b| b == b'%') {
+            prefix -= 1;
+            continue;
+        }
+        out.extend_from_slice(&raw[..head]);
+        percent_encode(&new[prefix..new.len() - suffix], out);
+        out.extend_from_slice(&raw[tail..]);
+        return;
+    }
+}
+
+/// The first byte `raw` decodes to.
+fn first_unit(raw: &[u8], plus: bool) -> Option<u8> {
+    match *raw.first()? {
+        b'%' => Some(escape_at(raw, 0).unwrap_or(b'%')),
+        b'+' if plus => Some(b' '),
+        b => Some(b),
+    }
+}
+
+/// The last byte `raw` decodes to: a valid escape in its last three bytes
+/// is its last step (the `%` is no hex digit, so no escape before it can
+/// cover it), else its last byte is.
+fn last_unit(raw: &[u8], plus: bool) -> Option<u8> {
+    let last = raw.len().checked_sub(1)?;
+    if let Some(v) = last
+        .checked_sub(2)
+        .and_then(|i| (raw[i] == b'%').then(|| escape_at(raw, i)).flatten())
+    {
+        return Some(v);
+    }
+    match raw[last] {
+        b'+' if plus => Some(b' '),
+        b => Some(b),
+    }
+}
+
+/// Where in `raw` the decoded bytes `a` and `b` (`a <= b`) start, walking
+/// `raw` by the rules of [`percent_decode`] and checking that it decodes
+/// to exactly `decoded`; `None` if it does not.
+fn raw_offsets(
+    raw: &[u8],
+    decoded: &[u8],
+    plus: bool,
+    a: usize,
+    b: usize,
+) -> Option<(usize, usize)> {
+    let (mut i, mut at) = (0, (0, 0));
+    for (d, &want) in decoded.iter().enumerate() {
+        if d == a {
+            at.0 = i;
+        }
+        if d == b {
+            at.1 = i;
+        }
+        let (got, read) = match raw.get(i)? {
+            b'%' => escape_at(raw, i).map_or((b'%', 1), |v| (v, 3)),
+            b'+' if plus => (b' ', 1),
+            &c => (c, 1),
+        };
+        if got != want {
+            return None;
+        }
+        i += read;
+    }
+    if i != raw.len() {
+        return None;
+    }
+    if a == decoded.len() {
+        at.0 = i;
+    }
+    if b == decoded.len() {
+        at.1 = i;
+    }
+    Some(at)
+}
+
 /// Percent-encodes `s` for a query/form value (space as `%20`).
 pub fn percent_encode(s: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -526,6 +634,26 @@ mod tests {
         }
 
         #[test]
+        fn reencoding_decodes_to_the_rewrite(
+            raw in proptest::collection::vec(proptest::sample::select(&b"ab%4F+ ?="[..]), 0..24),
+            cut in 0usize..24,
+            len in 0usize..24,
+            insert in proptest::collection::vec(proptest::sample::select(&b"xZ%+ &=[]:4F"[..]), 0..6),
+            plus in proptest::prelude::any::<bool>(),
+        ) {
+            let decoded = percent_decode(&raw, plus).into_owned();
+            let cut = cut.min(decoded.len());
+            let end = (cut + len).min(decoded.len());
+            let new = [&decoded[..cut], &insert[..], &decoded[end..]].concat();
+            let mut out = Vec::new();
+            percent_reencode(&raw, plus, &new, &mut out);
+            proptest::prop_assert_eq!(&*percent_decode(&out, plus), new.as_slice());
+            if new == decoded {
+                proptest::prop_assert_eq!(&out, &raw);
+            }
+        }
+
+        #[test]
         fn percent_encode_is_byte_by_byte_and_decodes_back(
             s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
         ) {
@@ -542,6 +670,35 @@ mod tests {
             proptest::prop_assert_eq!(&out, &want);
             proptest::prop_assert_eq!(&*percent_decode(&out[1..], false), s.as_slice());
         }
+    }
+
+    #[test]
+    fn reencoding_keeps_the_unchanged_spelling() {
+        let re = |raw: &str, new: &str| {
+            let mut out = Vec::new();
+            percent_reencode(raw.as_bytes(), true, new.as_bytes(), &mut out);
+            String::from_utf8(out).unwrap_or_default()
+        };
+        let url = "https%3A%2F%2Fx.example%2Fp%3Fe%3Djane%40example.com%26n%3D1";
+        assert_eq!(
+            re(url, "https://x.example/p?e=[REDACTED:EMAIL]&n=1"),
+            "https%3A%2F%2Fx.example%2Fp%3Fe%3D[REDACTED:EMAIL]%26n%3D1"
+        );
+        // A literal `?` and `+` stay as sent; the changed middle is encoded.
+        assert_eq!(re("a+b?c=d%20e", "a b?c=X Y"), "a+b?c=X%20Y");
+        assert_eq!(re("abc", "abc"), "abc");
+        assert_eq!(re("", "new"), "new");
+        assert_eq!(re("ab%41", ""), "");
+        // A literal `%` kept before a new hex digit would spell an escape.
+        assert_eq!(re("%4x", "%4F"), "%254F");
+        assert_eq!(re("a%4xyF", "a%4F"), "a%254F");
+        // A whole-value mask shares neither end: encoded without a decode.
+        assert_eq!(
+            re("%2B1%20212%20555%200143", "[REDACTED:PHONE]"),
+            "[REDACTED:PHONE]"
+        );
+        assert_eq!(re("x%41", "yA"), "y%41");
+        assert_eq!(re("%%41", "%B"), "%25B");
     }
 
     #[test]

@@ -556,6 +556,14 @@ pub fn generate(seed: u64, per_case: usize) -> Vec<Sample> {
                 .phi(ty, &v, &nested)
                 .text("&z=WX-2291-L");
             out.push(b.done(Format::Query, "query-json"));
+            // A page URL in a tracker value, the value in its fragment
+            // (`#email=…`, as single-page apps and sign-in flows leave it).
+            b.text("v=2&dl=https%3A%2F%2Fshop.example%2Fthanks%3Forder%3DORD-100234%23")
+                .text(&form_encode(key))
+                .text("%3D")
+                .phi(ty, &v, &form_encode(&qv))
+                .text("&en=page_view");
+            out.push(b.done(Format::Query, "query-url-fragment"));
             // Numeric identifiers sent as JSON numbers under their key.
             let digits: String = v.chars().filter(char::is_ascii_digit).collect();
             let numeric = match ty {

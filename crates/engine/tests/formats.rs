@@ -178,6 +178,54 @@ fn json_in_query_value() {
     assert!(!out(&o).contains("2125550143"));
 }
 
+/// A URL's fragment (`#…`) is redacted like the rest of the value: the
+/// query before it is walked, the fragment is a value of its own (plain
+/// text, or `k=v&…` as in `#access_token=…&email=…`), and a clean fragment
+/// comes through as it was.
+#[test]
+fn url_fragments_in_query_values_and_json_strings() {
+    let p = default();
+    // Encoded in a tracker's `dl`, and with `#` as it reaches the walker.
+    for q in [
+        "dl=https%3A%2F%2Fx.example%2Fp%3Fa%3D1%23jane%40example.com&v=2",
+        "v=2&dl=https://x.example/p?a=1%23mail=jane%40example.com%26ph=2125550143",
+    ] {
+        let o = p.redact_query(q);
+        let s = out(&o);
+        assert!(!s.contains("jane") && !s.contains("0143"), "{q} -> {s}");
+        assert!(types(&o).contains(&PhiType::Email), "{q}");
+        // Under the field's path, as the URL's query is (`dl.mail`).
+        assert!(o
+            .findings()
+            .iter()
+            .all(|f| f.key_path.as_deref().is_some_and(|k| k.starts_with("dl"))));
+    }
+    let o = p.redact_query("dl=https%3A%2F%2Fx.example%2Fp%3Fa%3D1%23jane%40example.com");
+    assert_eq!(
+        out(&o),
+        "dl=https%3A%2F%2Fx.example%2Fp%3Fa%3D1%23[REDACTED:EMAIL]",
+        "only what changed is encoded anew; the rest keeps its spelling"
+    );
+    let o = p.redact_json(br#"{"u":"https://x.example/p?a=1#jane@example.com","n":1}"#);
+    assert_eq!(
+        out(&o),
+        r#"{"u":"https://x.example/p?a=1#[REDACTED:EMAIL]","n":1}"#
+    );
+    assert_eq!(types(&o), vec![PhiType::Email]);
+    let o = p.redact_json(br#"{"u":"https://x.example/p?e=jane@example.com#top"}"#);
+    assert_eq!(
+        out(&o),
+        r#"{"u":"https://x.example/p?e=[REDACTED:EMAIL]#top"}"#
+    );
+    for clean in [
+        "dl=https%3A%2F%2Fx.example%2Fp%3Fa%3D1%23top",
+        "dl=https%3A%2F%2Fx.example%2Fp%3Fa%3D1%23",
+        "dl=https%3A%2F%2Fx.example%2Fp%3Fa%3D1%23section%3D2",
+    ] {
+        assert_eq!(p.redact_query(clean), Outcome::Clean, "{clean}");
+    }
+}
+
 #[test]
 fn drop_action_removes_fields_and_keeps_json_valid() {
     let p = Profile::compile(&spec("action: drop")).unwrap();

@@ -443,7 +443,7 @@ impl<'p> Run<'p> {
             return Ok(match self.value(&decoded, field, &inner, depth + 1)? {
                 Some(Edit::Replace(b)) => {
                     let mut out = Vec::with_capacity(b.len() + 8);
-                    codec::percent_encode(&b, &mut out);
+                    codec::percent_reencode(v, plus, &b, &mut out);
                     Some(Edit::Replace(out))
                 }
                 other => other,
@@ -556,7 +556,9 @@ impl<'p> Run<'p> {
         Ok(Some(if drop { Edit::Drop } else { Edit::Replace(out) }))
     }
 
-    /// A value holding a URL or query string: walk the query part, scan the rest.
+    /// A value holding a URL or query string: walk the query part, scan the
+    /// head before it and redact the fragment after it (`#…`, which can hold
+    /// anything a value can: `#email=…`, `#access_token=…`) as a value.
     fn value_with_query(
         &mut self,
         v: &[u8],
@@ -584,7 +586,15 @@ impl<'p> Run<'p> {
             &field.path,
             depth + 1,
         )?;
-        if head.is_none() && walked.is_none() {
+        // `embedded_query` ends the query at a `#` or at the end.
+        let fragment = match v.get(q.end + 1..) {
+            Some(f) if !f.is_empty() => self.value(f, field, &origin.shift(q.end + 1), depth)?,
+            _ => None,
+        };
+        if fragment == Some(Edit::Drop) {
+            return Ok(Some(Edit::Drop));
+        }
+        if head.is_none() && walked.is_none() && fragment.is_none() {
             return Ok(None);
         }
         let mut out = Vec::with_capacity(v.len() + 16);
@@ -596,7 +606,13 @@ impl<'p> Run<'p> {
             Some(w) => out.extend_from_slice(&w),
             None => out.extend_from_slice(&v[q.clone()]),
         }
-        out.extend_from_slice(&v[q.end..]);
+        match fragment {
+            Some(Edit::Replace(f)) => {
+                out.push(b'#');
+                out.extend_from_slice(&f);
+            }
+            _ => out.extend_from_slice(&v[q.end..]),
+        }
         Ok(Some(Edit::Replace(out)))
     }
 

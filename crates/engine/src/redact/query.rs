@@ -327,8 +327,8 @@ fn scan_key(
     Some((out, drop))
 }
 
-/// Re-emits the query with edited pairs re-encoded and dropped pairs
-/// removed. For a settle pass: appends the output start of each
+/// Re-emits the query with what changed in edited pairs encoded anew
+/// ([`codec::percent_reencode`]) and dropped pairs removed. For a settle pass: appends the output start of each
 /// re-encoded pair that is not settled to `rewritten`, and adds what a
 /// walk of each settled one would spend to `clean_spent`.
 fn rebuild(q: &[u8], edits: &[PairEdit], mut rescan: Option<&mut Rescan>) -> Vec<u8> {
@@ -375,7 +375,7 @@ fn rebuild(q: &[u8], edits: &[PairEdit], mut rescan: Option<&mut Rescan>) -> Vec
             match &e.value {
                 Some(Edit::Replace(b)) => {
                     let at = out.len();
-                    codec::percent_encode(b, &mut out);
+                    codec::percent_reencode(v, true, b, &mut out);
                     if let (Some(r), Some(key_spent)) = (rescan.as_mut(), e.settled) {
                         // A walk decodes the value (back to `b`) only if
                         // it holds a `%` or `+`.

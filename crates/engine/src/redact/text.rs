@@ -180,7 +180,7 @@ fn pairs(
             Some(Edit::Replace(b)) => {
                 let mut bytes = Vec::with_capacity(b.len() + 8);
                 if matches!(decoded, std::borrow::Cow::Owned(_)) {
-                    codec::percent_encode(&b, &mut bytes);
+                    codec::percent_reencode(value, true, &b, &mut bytes);
                 } else {
                     bytes = b;
                 }
