@@ -328,9 +328,10 @@ fn scan_key(
 }
 
 /// Re-emits the query with what changed in edited pairs encoded anew
-/// ([`codec::percent_reencode`]) and dropped pairs removed. For a settle pass: appends the output start of each
-/// re-encoded pair that is not settled to `rewritten`, and adds what a
-/// walk of each settled one would spend to `clean_spent`.
+/// ([`codec::percent_reencode`]) and dropped pairs removed. For a settle
+/// pass: appends the output start of each re-encoded pair that is not
+/// settled to `rewritten`, and adds what a walk of each settled one would
+/// spend to `clean_spent`.
 fn rebuild(q: &[u8], edits: &[PairEdit], mut rescan: Option<&mut Rescan>) -> Vec<u8> {
     let mut out = Vec::with_capacity(q.len());
     let mut cursor = 0;
