@@ -226,6 +226,19 @@ fn url_fragments_in_query_values_and_json_strings() {
     }
 }
 
+/// A plus-addressed e-mail in a JSON string is masked whole: its `+` is
+/// not read as a form-encoded space (which left `jane+` in front of the
+/// mask), while `+` between words with no `@` still is.
+#[test]
+fn plus_addressed_emails_are_masked_whole() {
+    let p = default();
+    let o = p.redact_json(br#"{"em":"jane+smith@example.com","q":"x"}"#);
+    assert_eq!(out(&o), r#"{"em":"[REDACTED:EMAIL]","q":"x"}"#);
+    let o = p.redact_json(br#"{"note":"call+212-555-0143+today"}"#);
+    assert_eq!(out(&o), r#"{"note":"call+[REDACTED:PHONE]+today"}"#);
+    assert_eq!(types(&o), vec![PhiType::Phone]);
+}
+
 #[test]
 fn drop_action_removes_fields_and_keeps_json_valid() {
     let p = Profile::compile(&spec("action: drop")).unwrap();

@@ -678,10 +678,13 @@ impl<'p> Run<'p> {
 }
 
 /// `a+b`: spaces encoded as `+` by an inner form encoding (no real spaces,
-/// and a `+` after an alphanumeric, before a word character).
+/// and a `+` after an alphanumeric, before a word character). Not with a
+/// literal `@`: a form encoding would have escaped it, and the `+` is then
+/// most likely an address's own (`jane+smith@example.com`, which read with
+/// a space would leave `jane` in front of the masked `smith@…`).
 fn plus_encoded(v: &[u8], traits: Traits) -> bool {
     traits.has(Traits::PLUS)
-        && !traits.has(Traits::SPACE)
+        && !traits.has(Traits::SPACE | Traits::AT)
         && memchr::memchr_iter(b'+', v).any(|i| {
             i > 0
                 && i + 1 < v.len()
